@@ -1,0 +1,32 @@
+"""Developer tasks: ``nox -s lint tests`` (and ``bench`` once benchmarks exist)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff, mypy --strict, and the import-linter contracts (the dependency rule)."""
+    session.install("-e", ".[dev]")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy")
+    session.run("lint-imports")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole suite; MariaDB/Redis tests skip unless the servers answer."""
+    session.install("-e", ".[dev]")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark harness (``-- --quick`` for the short CI run)."""
+    session.install("-e", ".[dev,bench]")
+    session.run("python", "-m", "benchmarks.run", *session.posargs)

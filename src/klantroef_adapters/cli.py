@@ -1,0 +1,100 @@
+"""The ``klantroef`` command: ``serve`` and ``migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from klantroef_adapters.migrate import upgrade
+from klantroef_adapters.secrets_file import load_secrets
+from klantroef_adapters.settings import Settings, SettingsError
+from klantroef_adapters.sql.engine import is_sqlite
+
+APP_FACTORY = "klantroef_adapters.entrypoint:build_app"
+logger = logging.getLogger("klantroef")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    parser = argparse.ArgumentParser(prog="klantroef", description="Klantroef media backend")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate the database, then serve the API")
+    serve.add_argument("--host", default=os.environ.get("KLANTROEF_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("KLANTROEF_PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--server", choices=("granian", "uvicorn"), default="granian")
+    serve.add_argument("--no-migrate", action="store_true", help="do not touch the schema")
+
+    commands.add_parser("migrate", help="apply the database migrations and exit")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = Settings.from_env()
+        if args.command == "migrate":
+            _migrate(settings)
+            return 0
+        return _serve(settings, args)
+    except SettingsError as exc:
+        print(f"klantroef: {exc}", file=sys.stderr)
+        return 2
+
+
+def _migrate(settings: Settings) -> None:
+    logger.info("migrating %s", _safe_url(settings.database_url))
+    upgrade(settings.database_url)
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.workers > 1 and settings.redis_url is None:
+        raise SettingsError(
+            "more than one worker needs KLANTROEF_REDIS_URL: the analytics cache and rate "
+            "limits must be shared between processes"
+        )
+    if args.workers > 1 and is_sqlite(settings.database_url):
+        logger.warning("several workers on SQLite: writes are serialised by the database file")
+    load_secrets(settings)  # create the secrets file once, before workers start
+    settings.media_dir.mkdir(parents=True, exist_ok=True)
+    if not args.no_migrate:
+        _migrate(settings)
+    if args.server == "uvicorn":
+        import uvicorn
+
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+            access_log=False,
+        )
+        return 0
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        APP_FACTORY,
+        address=args.host,
+        port=args.port,
+        interface=Interfaces.ASGI,
+        workers=args.workers,
+        factory=True,
+    ).serve()
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""The composition root: every adapter and use case, wired from Settings.
+
+Nothing connects at import or build time; engines and clients connect on first
+use. Tests swap any adapter with ``container.<name>.override(...)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+
+from dependency_injector import containers, providers
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from klantroef_adapters.health import BackendReadiness
+from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
+from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
+from klantroef_adapters.passwords import Argon2PasswordHasher
+from klantroef_adapters.redis.analytics_cache import RedisAnalyticsCache
+from klantroef_adapters.redis.client import create_redis
+from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
+from klantroef_adapters.redis.token_store import RedisTokenStore
+from klantroef_adapters.secrets_file import Secrets, load_secrets
+from klantroef_adapters.settings import Settings
+from klantroef_adapters.signing import JwtSigner, KeyRing
+from klantroef_adapters.sql.admin_repository import SqlAdminRepository
+from klantroef_adapters.sql.engine import create_engine
+from klantroef_adapters.sql.token_store import SqlTokenStore
+from klantroef_adapters.system import SystemClock, UuidGenerator
+from klantroef_core.domain.client_ip import TrustedProxies
+from klantroef_core.use_cases.auth import Authenticate, Login, Logout, Signup
+
+
+def key_ring(current: str, previous: str | None) -> KeyRing:
+    """Keys named by a short hash of themselves, so ``kid`` needs no configuration."""
+    secrets = [current] + ([previous] if previous else [])
+    keys = {hashlib.sha256(s.encode()).hexdigest()[:12]: s.encode() for s in secrets}
+    return KeyRing(keys, hashlib.sha256(current.encode()).hexdigest()[:12])
+
+
+def make_signer(settings: Settings, secrets: Secrets) -> JwtSigner:
+    return JwtSigner(
+        access_keys=key_ring(secrets.access_secret, settings.access_secret_previous),
+        stream_keys=key_ring(secrets.stream_secret, settings.stream_secret_previous),
+        stream_leeway_seconds=settings.stream_leeway,
+    )
+
+
+def make_redis(settings: Settings) -> Redis | None:
+    return create_redis(settings.redis_url) if settings.redis_url else None
+
+
+def backend(settings: Settings) -> str:
+    """Where shared state lives: ``redis`` when configured, else ``local``."""
+    return "redis" if settings.redis_url else "local"
+
+
+class Container(containers.DeclarativeContainer):
+    """Everything Klantroef is made of. Build with ``Container(settings=Settings.from_env())``."""
+
+    settings = providers.Dependency(instance_of=Settings)
+
+    secrets = providers.Singleton(load_secrets, settings)
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidGenerator)
+
+    engine: providers.Provider[AsyncEngine] = providers.Singleton(
+        create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
+    )
+    redis: providers.Provider[Redis | None] = providers.Singleton(make_redis, settings)
+
+    hasher = providers.Singleton(
+        Argon2PasswordHasher,
+        time_cost=settings.provided.argon2_time_cost,
+        memory_cost=settings.provided.argon2_memory_cost,
+        parallelism=settings.provided.argon2_parallelism,
+    )
+    signer = providers.Singleton(make_signer, settings, secrets)
+    trusted_proxies = providers.Singleton(TrustedProxies.parse, settings.provided.trusted_proxies)
+
+    admins = providers.Singleton(SqlAdminRepository, engine)
+    token_store = providers.Selector(
+        providers.Callable(backend, settings),
+        redis=providers.Singleton(RedisTokenStore, redis),
+        local=providers.Singleton(SqlTokenStore, engine),
+    )
+    rate_limiter = providers.Selector(
+        providers.Callable(backend, settings),
+        redis=providers.Singleton(RedisRateLimiter, redis),
+        local=providers.Singleton(InMemoryRateLimiter),
+    )
+    analytics_cache = providers.Selector(
+        providers.Callable(backend, settings),
+        redis=providers.Singleton(
+            RedisAnalyticsCache, redis, ttl=settings.provided.analytics_cache_ttl
+        ),
+        local=providers.Singleton(
+            InMemoryAnalyticsCache, ttl=settings.provided.analytics_cache_ttl
+        ),
+    )
+    readiness = providers.Singleton(BackendReadiness, engine, redis)
+
+    signup = providers.Factory(
+        Signup,
+        admins=admins,
+        hasher=hasher,
+        clock=clock,
+        ids=ids,
+        signup_open=settings.provided.signup_open,
+    )
+    login = providers.Factory(
+        Login,
+        admins=admins,
+        hasher=hasher,
+        signer=signer,
+        clock=clock,
+        ids=ids,
+        limiter=rate_limiter,
+        token_ttl=providers.Callable(lambda s: timedelta(seconds=s.access_token_ttl), settings),
+        rate=settings.provided.login_rate,
+    )
+    authenticate = providers.Factory(
+        Authenticate, signer=signer, tokens=token_store, admins=admins, clock=clock
+    )
+    logout = providers.Factory(Logout, tokens=token_store)
+
+
+async def close(container: Container) -> None:
+    """Release the engine's pool and the Redis client (creating neither connects anything)."""
+    client = container.redis()
+    if client is not None:
+        await client.aclose()
+    await container.engine().dispose()

@@ -1,0 +1,1 @@
+"""In-memory adapters: real implementations for one process (the embedded default and tests)."""

@@ -1,0 +1,72 @@
+"""An exact sliding-log rate limiter kept in this process's memory."""
+
+from __future__ import annotations
+
+from bisect import bisect_right, insort
+from dataclasses import dataclass, field
+
+from klantroef_core.domain.rates import Rate
+from klantroef_core.ports.rate_limiter import RateDecision
+
+
+@dataclass(slots=True)
+class _Log:
+    """The accepted attempts of one key, ascending, and the period they were judged by."""
+
+    period: float
+    accepted: list[float] = field(default_factory=list)
+
+
+class InMemoryRateLimiter:
+    """A :class:`~klantroef_core.ports.rate_limiter.RateLimiter` for a single process.
+
+    Keeps, per key, the times of the accepted attempts that still lie in the window
+    ``(now - period, now]``; an attempt is accepted iff fewer than ``limit`` do.
+    ``hit`` never awaits, so it is atomic within one event loop. Keys whose every
+    attempt has left its window are swept every ``sweep_every`` hits, so memory
+    follows the number of active clients, not of all clients ever seen.
+    """
+
+    def __init__(self, *, sweep_every: int = 1024) -> None:
+        self._logs: dict[str, _Log] = {}
+        self._sweep_every = sweep_every
+        self._hits_since_sweep = 0
+
+    async def hit(self, key: str, rate: Rate, now: float) -> RateDecision:
+        self._maybe_sweep(now)
+        log = self._logs.setdefault(key, _Log(rate.period))
+        log.period = rate.period
+        del log.accepted[: bisect_right(log.accepted, now - rate.period)]
+        allowed = len(log.accepted) < rate.limit
+        if allowed:
+            insort(log.accepted, now)
+        count, oldest, newest = len(log.accepted), log.accepted[0], log.accepted[-1]
+        return RateDecision(
+            allowed=allowed,
+            limit=rate.limit,
+            remaining=max(rate.limit - count, 0),
+            reset_after=max(newest + rate.period - now, 0.0),
+            retry_after=0.0 if allowed else oldest + rate.period - now,
+        )
+
+    async def reset(self, key: str) -> None:
+        self._logs.pop(key, None)
+
+    def accepted(self, key: str) -> tuple[float, ...]:
+        """The accepted attempts remembered for ``key`` (some may have left the window)."""
+        log = self._logs.get(key)
+        return tuple(log.accepted) if log else ()
+
+    @property
+    def keys(self) -> frozenset[str]:
+        """Every key with a remembered attempt."""
+        return frozenset(self._logs)
+
+    def _maybe_sweep(self, now: float) -> None:
+        self._hits_since_sweep += 1
+        if self._hits_since_sweep < self._sweep_every:
+            return
+        self._hits_since_sweep = 0
+        stale = [k for k, log in self._logs.items() if log.accepted[-1] <= now - log.period]
+        for key in stale:
+            del self._logs[key]

@@ -1,0 +1,136 @@
+"""Analytics reports cached in Redis, with generations shared by every instance."""
+
+from __future__ import annotations
+
+import math
+from typing import cast
+
+import msgspec
+from redis.asyncio import Redis
+
+from klantroef_adapters.redis.client import unavailable_on_failure
+from klantroef_core.domain.views import Analytics, DayRange
+
+DEFAULT_TTL = 600.0
+DEFAULT_GENERATION_TTL = 86_400.0
+
+# A generation key that does not exist reads as 0. Whenever a script creates one, it
+# starts from Redis's clock in microseconds, never from 0 or 1, so a generation key
+# that expired or was evicted cannot come back with a number an old entry carries.
+_PRELUDE = """
+if redis.replicate_commands then redis.replicate_commands() end
+local function new_generation()
+  local now = redis.call('TIME')
+  return now[1] .. string.format('%06d', tonumber(now[2]))
+end
+"""
+
+# KEYS: generation, entry. ARGV: expected generation, payload, entry ms, generation ms.
+_PUT = (
+    _PRELUDE
+    + """
+local current = redis.call('GET', KEYS[1])
+if not current then
+  if ARGV[1] ~= '0' then return 0 end
+  current = new_generation()
+  redis.call('SET', KEYS[1], current, 'PX', ARGV[4])
+elseif current ~= ARGV[1] then
+  return 0
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+redis.call('SET', KEYS[2], current .. '|' .. ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+)
+
+# KEYS: generation. ARGV: generation ms.
+_INVALIDATE = (
+    _PRELUDE
+    + """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('INCR', KEYS[1])
+else
+  redis.call('SET', KEYS[1], new_generation())
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"""
+)
+
+
+class RedisAnalyticsCache:
+    """An :class:`~klantroef_core.ports.analytics_cache.AnalyticsCache` in Redis.
+
+    Per media, a generation key and one key per cached day range whose value is
+    ``<generation>|<report as JSON>``. ``get`` reads both in one ``MGET`` and serves
+    the report only when the generations match; ``put`` compares and stores in one
+    script; ``invalidate`` bumps the generation. Entries live ``ttl`` seconds; a
+    generation key lives ``generation_ttl`` seconds after its last use, which bounds
+    how long a racing reader may sit on a generation it read while no key existed.
+    A media's keys share a hash tag, so the scripts also run on Redis Cluster.
+    """
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        prefix: str = "klantroef:",
+        ttl: float = DEFAULT_TTL,
+        generation_ttl: float = DEFAULT_GENERATION_TTL,
+    ) -> None:
+        if ttl <= 0 or generation_ttl <= ttl:
+            raise ValueError("the cache needs a positive ttl and a longer generation_ttl")
+        self._client = client
+        self._prefix = prefix
+        self._ttl_ms = math.ceil(ttl * 1000)
+        self._generation_ttl_ms = math.ceil(generation_ttl * 1000)
+        self._put = client.register_script(_PUT)
+        self._invalidate = client.register_script(_INVALIDATE)
+        self._encoder = msgspec.json.Encoder()
+        self._decoder = msgspec.json.Decoder(Analytics)
+
+    async def generation(self, media_id: str) -> int:
+        with unavailable_on_failure("analytics cache"):
+            raw = await self._client.get(self._generation_key(media_id))
+        return int(raw) if raw is not None else 0
+
+    async def get(self, media_id: str, days: DayRange) -> Analytics | None:
+        keys = [self._generation_key(media_id), self._entry_key(media_id, days)]
+        with unavailable_on_failure("analytics cache"):
+            current, entry = cast("list[bytes | None]", await self._client.mget(keys))
+        if current is None or entry is None:
+            return None
+        generation, _, payload = entry.partition(b"|")
+        if generation != current:
+            return None
+        try:
+            return self._decoder.decode(payload)
+        except msgspec.DecodeError:  # written by another version: recompute
+            return None
+
+    async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
+        keys = [self._generation_key(report.media_id), self._entry_key(report.media_id, days)]
+        payload = self._encoder.encode(report)
+        args: list[bytes | str | int] = [
+            str(generation),
+            payload,
+            self._ttl_ms,
+            self._generation_ttl_ms,
+        ]
+        with unavailable_on_failure("analytics cache"):
+            await self._put(keys=keys, args=args)
+
+    async def invalidate(self, media_id: str) -> None:
+        with unavailable_on_failure("analytics cache"):
+            await self._invalidate(
+                keys=[self._generation_key(media_id)], args=[self._generation_ttl_ms]
+            )
+
+    def _generation_key(self, media_id: str) -> str:
+        return f"{self._prefix}analytics:{{{media_id}}}:generation"
+
+    def _entry_key(self, media_id: str, days: DayRange) -> str:
+        first = days.first.isoformat() if days.first else "*"
+        last = days.last.isoformat() if days.last else "*"
+        return f"{self._prefix}analytics:{{{media_id}}}:report:{first}:{last}"

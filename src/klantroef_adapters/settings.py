@@ -1,0 +1,107 @@
+"""Configuration from ``KLANTROEF_*`` environment variables, read once at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from klantroef_core.domain.rates import Rate
+
+GIB = 1024**3
+
+
+class SettingsError(ValueError):
+    """A setting has a value we cannot use; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, not {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
+    try:
+        return Rate.parse(env.get(name, default) or default)
+    except ValueError as exc:
+        raise SettingsError(f"{name}: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. ``from_env`` documents the variable of each field."""
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    media_dir: Path = Path("var/media")
+    access_secret: str | None = None
+    access_secret_previous: str | None = None
+    stream_secret: str | None = None
+    stream_secret_previous: str | None = None
+    ip_hash_secret: str | None = None
+    access_token_ttl: int = 3600
+    stream_link_ttl: int = 600
+    stream_leeway: int = 5
+    signup_open: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    public_base_url: str | None = None
+    max_upload_bytes: int = 2 * GIB
+    view_rate: Rate = field(default_factory=lambda: Rate(30, 60.0))
+    login_rate: Rate = field(default_factory=lambda: Rate(10, 60.0))
+    ip_storage: str = "raw"
+    analytics_cache_ttl: int = 600
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    argon2_parallelism: int = 4
+    db_pool_size: int = 10
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read the ``KLANTROEF_*`` variables (see the README's table)."""
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("KLANTROEF_DATA_DIR") or "var")
+        proxies = env.get("KLANTROEF_TRUSTED_PROXIES", "")
+        return cls(
+            data_dir=data_dir,
+            database_url=env.get("KLANTROEF_DATABASE_URL")
+            or f"sqlite+aiosqlite:///{data_dir / 'klantroef.db'}",
+            redis_url=env.get("KLANTROEF_REDIS_URL") or None,
+            media_dir=Path(env.get("KLANTROEF_MEDIA_DIR") or data_dir / "media"),
+            access_secret=env.get("KLANTROEF_ACCESS_SECRET") or None,
+            access_secret_previous=env.get("KLANTROEF_ACCESS_SECRET_PREVIOUS") or None,
+            stream_secret=env.get("KLANTROEF_STREAM_SECRET") or None,
+            stream_secret_previous=env.get("KLANTROEF_STREAM_SECRET_PREVIOUS") or None,
+            ip_hash_secret=env.get("KLANTROEF_IP_HASH_SECRET") or None,
+            access_token_ttl=_int(env, "KLANTROEF_ACCESS_TOKEN_TTL", 3600, minimum=60),
+            stream_link_ttl=_int(env, "KLANTROEF_STREAM_LINK_TTL", 600, minimum=10),
+            stream_leeway=_int(env, "KLANTROEF_STREAM_LEEWAY", 5),
+            signup_open=_choice(env, "KLANTROEF_SIGNUP", "closed", ("closed", "open")) == "open",
+            trusted_proxies=tuple(p.strip() for p in proxies.split(",") if p.strip()),
+            public_base_url=(env.get("KLANTROEF_PUBLIC_BASE_URL") or "").rstrip("/") or None,
+            max_upload_bytes=_int(env, "KLANTROEF_MAX_UPLOAD_BYTES", 2 * GIB, minimum=1),
+            view_rate=_rate(env, "KLANTROEF_VIEW_RATE", "30/minute"),
+            login_rate=_rate(env, "KLANTROEF_LOGIN_RATE", "10/minute"),
+            ip_storage=_choice(env, "KLANTROEF_IP_STORAGE", "raw", ("raw", "hmac")),
+            analytics_cache_ttl=_int(env, "KLANTROEF_ANALYTICS_CACHE_TTL", 600, minimum=1),
+            argon2_time_cost=_int(env, "KLANTROEF_ARGON2_TIME_COST", 3, minimum=1),
+            argon2_memory_cost=_int(env, "KLANTROEF_ARGON2_MEMORY_COST", 65536, minimum=8),
+            argon2_parallelism=_int(env, "KLANTROEF_ARGON2_PARALLELISM", 4, minimum=1),
+            db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
+        )

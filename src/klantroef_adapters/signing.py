@@ -1,0 +1,156 @@
+"""Access tokens and stream links as JWTs (joserfc, HS256 pinned, ``kid`` for rotation)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import ExpiredTokenError, JoseError
+from joserfc.jwk import KeySet, OctKey
+
+from klantroef_core.domain.tokens import AccessClaims, StreamClaims
+from klantroef_core.errors import Forbidden, KlantroefError, Unauthorized
+
+ALGORITHM = "HS256"
+MIN_KEY_BYTES = 32
+MAX_TOKEN_LENGTH = 4096
+ACCESS_AUDIENCE = "klantroef:api"
+STREAM_AUDIENCE = "klantroef:stream"
+
+
+class KeyTooShortError(ValueError):
+    """A signing key shorter than 32 bytes: refused at start, not warned about."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """The key that signs (``current_kid``) and every key that still verifies, by id."""
+
+    keys: Mapping[str, bytes]
+    current_kid: str
+
+    def __post_init__(self) -> None:
+        if self.current_kid not in self.keys:
+            raise ValueError(f"no key with id {self.current_kid!r}")
+        for kid, secret in self.keys.items():
+            if len(secret) < MIN_KEY_BYTES:
+                raise KeyTooShortError(
+                    f"key {kid!r} has {len(secret)} bytes; {MIN_KEY_BYTES} needed"
+                )
+
+    def key_set(self) -> KeySet:
+        return KeySet([OctKey.import_key(s, {"kid": k}) for k, s in self.keys.items()])
+
+
+class _Codec:
+    """Sign and verify one kind of token against one key ring and audience."""
+
+    def __init__(self, ring: KeyRing, issuer: str, audience: str, leeway: int) -> None:
+        self._ring = ring
+        self._keys = ring.key_set()
+        self._signing_key = OctKey.import_key(
+            ring.keys[ring.current_kid], {"kid": ring.current_kid}
+        )
+        self._issuer = issuer
+        self._audience = audience
+        self._leeway = leeway
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        header = {"alg": ALGORITHM, "kid": self._ring.current_kid, "typ": "JWT"}
+        body = {"iss": self._issuer, "aud": self._audience, **claims}
+        return jwt.encode(header, body, self._signing_key, algorithms=[ALGORITHM])
+
+    def verify(self, token: str, now: datetime, error: type[KlantroefError]) -> dict[str, Any]:
+        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+            raise error("the token is malformed", code="token_invalid")
+        try:
+            decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
+        except (JoseError, ValueError, TypeError, KeyError) as exc:
+            raise error("the token is not genuine", code="token_invalid") from exc
+        if decoded.header.get("kid") not in self._ring.keys:
+            raise error("the token names an unknown key", code="token_invalid")
+        claims = decoded.claims
+        registry = jwt.JWTClaimsRegistry(
+            now=int(now.timestamp()),
+            leeway=self._leeway,
+            iss={"essential": True, "value": self._issuer},
+            aud={"essential": True, "value": self._audience},
+            sub={"essential": True},
+            jti={"essential": True},
+            iat={"essential": True},
+            exp={"essential": True},
+        )
+        for name in ("exp", "iat"):
+            if not isinstance(claims.get(name), int) or isinstance(claims.get(name), bool):
+                raise error("the token's times are missing or malformed", code="token_invalid")
+        # RFC 7519: valid only *before* exp. Checked first, so expiry has its own code.
+        if now.timestamp() >= claims["exp"] + self._leeway:
+            raise error("the token has expired", code="token_expired")
+        try:
+            registry.validate(claims)
+        except ExpiredTokenError as exc:
+            raise error("the token has expired", code="token_expired") from exc
+        except JoseError as exc:
+            raise error("the token's claims are not valid here", code="token_invalid") from exc
+        return claims
+
+
+def _at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class JwtSigner:
+    """Access tokens and stream links, each with its own keys and audience."""
+
+    def __init__(
+        self,
+        access_keys: KeyRing,
+        stream_keys: KeyRing,
+        issuer: str = "klantroef",
+        stream_leeway_seconds: int = 5,
+    ) -> None:
+        if set(access_keys.keys.values()) & set(stream_keys.keys.values()):
+            raise ValueError("access and stream keys must differ")
+        self._access = _Codec(access_keys, issuer, ACCESS_AUDIENCE, leeway=0)
+        self._stream = _Codec(stream_keys, issuer, STREAM_AUDIENCE, stream_leeway_seconds)
+
+    def sign_access(self, claims: AccessClaims) -> str:
+        return self._access.sign(
+            {
+                "sub": claims.subject,
+                "jti": claims.token_id,
+                "iat": int(claims.issued_at.timestamp()),
+                "exp": int(claims.expires_at.timestamp()),
+            }
+        )
+
+    def verify_access(self, token: str, now: datetime) -> AccessClaims:
+        claims = self._access.verify(token, now, Unauthorized)
+        return AccessClaims(
+            subject=str(claims["sub"]),
+            token_id=str(claims["jti"]),
+            issued_at=_at(claims["iat"]),
+            expires_at=_at(claims["exp"]),
+        )
+
+    def sign_stream(self, claims: StreamClaims) -> str:
+        return self._stream.sign(
+            {
+                "sub": claims.media_id,
+                "jti": claims.token_id,
+                "iat": int(claims.issued_at.timestamp()),
+                "exp": int(claims.expires_at.timestamp()),
+            }
+        )
+
+    def verify_stream(self, token: str, now: datetime) -> StreamClaims:
+        claims = self._stream.verify(token, now, Forbidden)
+        return StreamClaims(
+            media_id=str(claims["sub"]),
+            token_id=str(claims["jti"]),
+            issued_at=_at(claims["iat"]),
+            expires_at=_at(claims["exp"]),
+        )

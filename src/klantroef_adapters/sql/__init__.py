@@ -1,0 +1,1 @@
+"""SQLAlchemy (async, Core) adapters over SQLite and MySQL/MariaDB."""

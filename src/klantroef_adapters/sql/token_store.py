@@ -1,0 +1,50 @@
+"""Revoked access tokens in SQL, so a restart revives no logged-out token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, exists, select, text
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.expression import Executable
+
+from klantroef_adapters.sql.engine import database_errors, to_db_time
+from klantroef_adapters.sql.tables import revoked_tokens
+
+
+class SqlTokenStore:
+    """One row per revoked ``jti``; rows past expiry are swept on each revoke."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    async def revoke(self, token_id: str, expires_at: datetime) -> None:
+        now = datetime.now(UTC)
+        if expires_at <= now:
+            return
+        values = {"jti": token_id, "expires_at": to_db_time(expires_at)}
+        statement: Executable
+        if self._sqlite:
+            statement = sqlite_insert(revoked_tokens).values(values).on_conflict_do_nothing()
+        else:
+            statement = mysql_insert(revoked_tokens).values(values).prefix_with("IGNORE")
+        async with database_errors(), self._engine.begin() as conn:
+            await conn.execute(statement)
+            await conn.execute(
+                delete(revoked_tokens).where(revoked_tokens.c.expires_at < to_db_time(now))
+            )
+
+    async def is_revoked(self, token_id: str) -> bool:
+        now = to_db_time(datetime.now(UTC))
+        query = select(
+            exists().where(revoked_tokens.c.jti == token_id, revoked_tokens.c.expires_at > now)
+        )
+        async with database_errors(), self._engine.connect() as conn:
+            return bool((await conn.execute(query)).scalar())
+
+    async def ping(self) -> None:
+        async with database_errors(), self._engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))

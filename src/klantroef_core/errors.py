@@ -1,0 +1,93 @@
+"""One error hierarchy for every rule the core enforces.
+
+Each error carries a stable machine ``code`` that clients may branch on; the
+HTTP layer maps the classes (not the codes) to status codes in one table.
+"""
+
+from __future__ import annotations
+
+
+class KlantroefError(Exception):
+    """Base of every error the core raises on purpose."""
+
+    code = "error"
+
+    def __init__(self, detail: str, *, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(KlantroefError):
+    """The request is well formed but a value breaks a rule (a bad email, a weak password)."""
+
+    code = "invalid_input"
+
+
+class BadRequest(KlantroefError):
+    """The request cannot be understood at all (no file in an upload, a broken form)."""
+
+    code = "bad_request"
+
+
+class NotFound(KlantroefError):
+    """The thing asked for does not exist (or is not visible to the caller)."""
+
+    code = "not_found"
+
+
+class Conflict(KlantroefError):
+    """The change would break a uniqueness rule (a taken email)."""
+
+    code = "conflict"
+
+
+class Unauthorized(KlantroefError):
+    """No valid credentials: missing, malformed, forged, expired or revoked."""
+
+    code = "unauthorized"
+
+
+class Forbidden(KlantroefError):
+    """Valid credentials that do not allow this action (closed signup, wrong link)."""
+
+    code = "forbidden"
+
+
+class RateLimited(KlantroefError):
+    """Too many requests; ``retry_after`` says how many seconds to wait."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after: float, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
+
+
+class PayloadTooLarge(KlantroefError):
+    """An upload passed the configured size limit."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(KlantroefError):
+    """An upload's bytes are not a recognised audio or video container."""
+
+    code = "unsupported_media_type"
+
+
+class RangeNotSatisfiable(KlantroefError):
+    """No byte of the requested range lies inside the file."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, detail: str, *, size: int) -> None:
+        super().__init__(detail)
+        self.size = size
+
+
+class Unavailable(KlantroefError):
+    """A backing service (database, Redis) cannot be reached; fail closed."""
+
+    code = "service_unavailable"

@@ -1,0 +1,34 @@
+"""The ports: what the core needs from the outside world, one protocol per module.
+
+Each protocol's docstring states its promise. Every port has an in-memory
+implementation in :mod:`klantroef_core.testing` and a contract suite that runs
+unchanged against all implementations.
+"""
+
+from klantroef_core.ports.admin_repository import AdminRepository
+from klantroef_core.ports.analytics_cache import AnalyticsCache
+from klantroef_core.ports.clock import Clock
+from klantroef_core.ports.ids import IdGenerator
+from klantroef_core.ports.media_repository import MediaRepository
+from klantroef_core.ports.media_storage import MediaStorage, StoredBlob
+from klantroef_core.ports.password_hasher import PasswordHasher
+from klantroef_core.ports.rate_limiter import RateDecision, RateLimiter
+from klantroef_core.ports.signer import Signer
+from klantroef_core.ports.token_store import TokenStore
+from klantroef_core.ports.view_log import ViewLog
+
+__all__ = [
+    "AdminRepository",
+    "AnalyticsCache",
+    "Clock",
+    "IdGenerator",
+    "MediaRepository",
+    "MediaStorage",
+    "PasswordHasher",
+    "RateDecision",
+    "RateLimiter",
+    "Signer",
+    "StoredBlob",
+    "TokenStore",
+    "ViewLog",
+]

@@ -1,0 +1,50 @@
+"""Where media bytes live."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    """What was written: the key, its size and SHA-256 (hex)."""
+
+    key: str
+    size: int
+    sha256: str
+
+
+class MediaStorage(Protocol):
+    """A blob store keyed by names the core generates (never client file names).
+
+    Writes are atomic: a blob is visible under its key only once completely
+    written; a write that raises leaves nothing behind. Reads never load a
+    whole blob into memory.
+    """
+
+    async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
+        """Write every chunk under ``key`` atomically, hashing while writing.
+
+        If iterating ``chunks`` raises (a size limit, a disconnect), the partial
+        data is removed and the exception propagates.
+        """
+        ...
+
+    def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """Bytes ``start`` to ``end`` inclusive, in chunks."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A path on local disk if the store has one (for zero-copy sends), else None."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Remove the blob; no error if it is already gone."""
+        ...
+
+    async def exists(self, key: str) -> bool:
+        """Whether a complete blob is stored under ``key``."""
+        ...

@@ -1,0 +1,1 @@
+"""Use cases: one class per thing a user can do, built from ports."""

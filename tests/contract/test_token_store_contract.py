@@ -1,0 +1,146 @@
+"""The TokenStore contract, run unchanged against every implementation.
+
+To add an implementation, add a factory to ``FACTORIES``: it gets the pytest
+request (to reach fixtures such as ``tmp_path`` or ``mariadb_url``) and returns an
+async context manager that yields a fresh, empty store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from klantroef_adapters.memory.token_store import InMemoryTokenStore
+from klantroef_adapters.redis.client import create_redis
+from klantroef_adapters.redis.token_store import RedisTokenStore
+from klantroef_adapters.sql.token_store import SqlTokenStore
+from klantroef_core.errors import Unavailable
+from klantroef_core.ports.token_store import TokenStore
+from tests.sql_engines import mariadb_engine, sqlite_engine
+
+Factory = Callable[[pytest.FixtureRequest], AbstractAsyncContextManager[TokenStore]]
+
+
+@asynccontextmanager
+async def in_memory() -> AsyncIterator[TokenStore]:
+    yield InMemoryTokenStore()
+
+
+@asynccontextmanager
+async def in_redis(url: str) -> AsyncIterator[TokenStore]:
+    client = create_redis(url)
+    try:
+        yield RedisTokenStore(client, prefix="test:")
+    finally:
+        await client.aclose()
+
+
+@asynccontextmanager
+async def in_sqlite(folder: Path) -> AsyncIterator[TokenStore]:
+    async with sqlite_engine(folder) as engine:
+        yield SqlTokenStore(engine)
+
+
+@asynccontextmanager
+async def in_mariadb() -> AsyncIterator[TokenStore]:
+    async with mariadb_engine() as engine:
+        yield SqlTokenStore(engine)
+
+
+FACTORIES: dict[str, Factory] = {
+    "memory": lambda request: in_memory(),
+    "sqlite": lambda request: in_sqlite(request.getfixturevalue("tmp_path")),
+    "mariadb": lambda request: in_mariadb(),
+    "redis": lambda request: in_redis(request.getfixturevalue("redis_url")),
+}
+MARKS = {"redis": pytest.mark.redis, "mariadb": pytest.mark.mariadb}
+
+
+@pytest.fixture(params=[pytest.param(name, marks=MARKS.get(name, ())) for name in FACTORIES])
+def open_store(request: pytest.FixtureRequest) -> AbstractAsyncContextManager[TokenStore]:
+    """Each implementation in turn (resolved here: async fixtures cannot ask for fixtures)."""
+    return FACTORIES[request.param](request)
+
+
+@pytest.fixture
+async def store(open_store: AbstractAsyncContextManager[TokenStore]) -> AsyncIterator[TokenStore]:
+    async with open_store as opened:
+        yield opened
+
+
+def in_(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+async def test_a_token_never_revoked_is_not_revoked(store: TokenStore) -> None:
+    assert not await store.is_revoked("jti-1")
+
+
+async def test_a_revoked_token_is_revoked(store: TokenStore) -> None:
+    await store.revoke("jti-1", in_(600))
+
+    assert await store.is_revoked("jti-1")
+
+
+async def test_revoking_one_token_leaves_the_others_alone(store: TokenStore) -> None:
+    await store.revoke("jti-1", in_(600))
+
+    assert not await store.is_revoked("jti-2")
+
+
+async def test_revoking_twice_is_the_same_as_once(store: TokenStore) -> None:
+    expires_at = in_(600)
+    await store.revoke("jti-1", expires_at)
+    await store.revoke("jti-1", expires_at)
+
+    assert await store.is_revoked("jti-1")
+
+
+async def test_a_revocation_that_already_expired_is_not_kept(store: TokenStore) -> None:
+    await store.revoke("jti-1", in_(-1))
+
+    assert not await store.is_revoked("jti-1")
+
+
+async def test_a_revocation_is_forgotten_once_the_token_expires(store: TokenStore) -> None:
+    await store.revoke("jti-1", in_(0.3))
+    assert await store.is_revoked("jti-1")
+
+    await asyncio.sleep(0.4)
+
+    assert not await store.is_revoked("jti-1")
+
+
+async def test_a_reachable_store_answers_a_ping(store: TokenStore) -> None:
+    await store.ping()
+
+
+async def test_every_method_of_an_unreachable_redis_store_raises_unavailable() -> None:
+    client = create_redis("redis://127.0.0.1:1/0")
+    store = RedisTokenStore(client)
+    try:
+        with pytest.raises(Unavailable):
+            await store.revoke("jti-1", in_(600))
+        with pytest.raises(Unavailable):
+            await store.is_revoked("jti-1")
+        with pytest.raises(Unavailable):
+            await store.ping()
+    finally:
+        await client.aclose()
+
+
+async def test_the_in_memory_store_forgets_expired_revocations_without_being_asked() -> None:
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    store = InMemoryTokenStore(now=lambda: now, sweep_every=1)
+    await store.revoke("short", now + timedelta(seconds=1))
+    await store.revoke("long", now + timedelta(hours=1))
+
+    now += timedelta(minutes=1)
+    await store.revoke("other", now + timedelta(hours=1))
+
+    assert set(store.revoked) == {"long", "other"}

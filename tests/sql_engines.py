@@ -1,0 +1,66 @@
+"""Real SQL engines for the contract suites: a SQLite file and a MariaDB database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from klantroef_adapters.sql.engine import create_engine
+from klantroef_adapters.sql.tables import metadata
+from tests.services import MARIADB_URL, require
+
+
+@asynccontextmanager
+async def sqlite_engine(folder: Path) -> AsyncIterator[AsyncEngine]:
+    """A fresh SQLite database file with the schema."""
+    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'contract.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+async def ensure_mariadb_database(url: str) -> None:
+    """Create the URL's database if it is missing."""
+    parsed = make_url(url)
+    server = create_async_engine(parsed.set(database=""))
+    try:
+        async with server.begin() as conn:
+            name = parsed.database
+            await conn.execute(
+                text(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8mb4")
+            )
+    finally:
+        await server.dispose()
+
+
+@asynccontextmanager
+async def mariadb_engine(url: str = MARIADB_URL) -> AsyncIterator[AsyncEngine]:
+    """The MariaDB test database with the schema, emptied again afterwards."""
+    require("MariaDB", url)
+    await ensure_mariadb_database(url)
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+        await _empty(conn)
+    try:
+        yield engine
+    finally:
+        async with engine.begin() as conn:
+            await _empty(conn)
+        await engine.dispose()
+
+
+async def _empty(conn: object) -> None:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    assert isinstance(conn, AsyncConnection)
+    for table in reversed(metadata.sorted_tables):
+        await conn.execute(table.delete())
