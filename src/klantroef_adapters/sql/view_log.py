@@ -1,0 +1,158 @@
+"""The view log and its aggregates in SQL: one short transaction per view."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date
+
+from sqlalchemy import and_, insert, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.expression import Executable
+
+from klantroef_adapters.sql.engine import database_errors, to_db_time
+from klantroef_adapters.sql.media_repository import is_storable_id
+from klantroef_adapters.sql.tables import view_clients, view_days, view_totals, views
+from klantroef_core.domain.views import Analytics, DayRange, View
+from klantroef_core.errors import NotFound
+
+_log = logging.getLogger(__name__)
+
+ATTEMPTS = 5
+_MYSQL_LOCK_ERRORS = frozenset({1205, 1213})  # lock wait timeout, deadlock
+
+
+def _is_lock_conflict(exc: DBAPIError) -> bool:
+    """Whether the transaction lost a lock race and may simply be run again."""
+    args = getattr(exc.orig, "args", ())
+    if args and args[0] in _MYSQL_LOCK_ERRORS:
+        return True
+    return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
+
+
+async def run_with_retries(transaction: Callable[[], Awaitable[None]]) -> None:
+    """Run ``transaction``, again after a short jittered pause if it lost a lock race.
+
+    Called inside ``database_errors()``, so only the last failure becomes
+    :class:`~klantroef_core.errors.Unavailable`.
+    """
+    for attempt in range(ATTEMPTS):
+        try:
+            await transaction()
+        except DBAPIError as exc:
+            if attempt == ATTEMPTS - 1 or not _is_lock_conflict(exc):
+                raise
+            _log.info("retrying a transaction that lost a lock race: %s", exc.orig)
+            # Jitter spreads retries apart; it protects nothing secret.
+            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
+        else:
+            return
+
+
+class SqlViewLog:
+    """The log row plus three aggregates (per day, per client, totals), kept in step.
+
+    ``record`` is one transaction of four statements whatever the history:
+    the client set's primary key tells whether a client is new, and upserts
+    bump the counters in place, so concurrent views are neither lost nor
+    double-counted. ``report`` is one query over the aggregates.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._sqlite = engine.dialect.name == "sqlite"
+
+    async def record(self, view: View) -> None:
+        if not is_storable_id(view.media_id):
+            raise NotFound("no media with this id", code="media_not_found")
+        async with database_errors():
+            try:
+                await run_with_retries(lambda: self._record_once(view))
+            except IntegrityError as exc:  # the media foreign key
+                raise NotFound("no media with this id", code="media_not_found") from exc
+
+    async def report(self, media_id: str, days: DayRange) -> Analytics:
+        if not is_storable_id(media_id):
+            return Analytics(media_id, total_views=0, unique_ips=0, views_per_day=())
+        in_range = [view_days.c.media_id == view_totals.c.media_id]
+        if days.first is not None:
+            in_range.append(view_days.c.day >= days.first)
+        if days.last is not None:
+            in_range.append(view_days.c.day <= days.last)
+        # One statement, so the totals and the days come from one snapshot.
+        query = (
+            select(
+                view_totals.c.total_views,
+                view_totals.c.unique_clients,
+                view_days.c.day,
+                view_days.c.views,
+            )
+            .select_from(view_totals.outerjoin(view_days, and_(*in_range)))
+            .where(view_totals.c.media_id == media_id)
+            .order_by(view_days.c.day)
+        )
+        async with database_errors(), self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        if not rows:
+            return Analytics(media_id, total_views=0, unique_ips=0, views_per_day=())
+        return Analytics(
+            media_id,
+            total_views=int(rows[0].total_views),
+            unique_ips=int(rows[0].unique_clients),
+            views_per_day=tuple((row.day, int(row.views)) for row in rows if row.day is not None),
+        )
+
+    async def _record_once(self, view: View) -> None:
+        day = view.viewed_at.astimezone(UTC).date()
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(views).values(
+                    media_id=view.media_id,
+                    client=view.client,
+                    viewed_at=to_db_time(view.viewed_at),
+                )
+            )
+            added = await conn.execute(self._add_client(view.media_id, view.client))
+            await conn.execute(self._count_day(view.media_id, day))
+            new_clients = 1 if added.rowcount > 0 else 0
+            await conn.execute(self._count_total(view.media_id, new_clients=new_clients))
+
+    def _add_client(self, media_id: str, client: str) -> Executable:
+        values = {"media_id": media_id, "client": client}
+        if self._sqlite:
+            return sqlite_insert(view_clients).values(values).on_conflict_do_nothing()
+        # INSERT IGNORE: its row count is 0 for a known client even with
+        # CLIENT_FOUND_ROWS, which ON DUPLICATE KEY UPDATE cannot promise.
+        return mysql_insert(view_clients).values(values).prefix_with("IGNORE")
+
+    def _count_day(self, media_id: str, day: date) -> Executable:
+        values = {"media_id": media_id, "day": day, "views": 1}
+        bump = {"views": view_days.c.views + 1}
+        if self._sqlite:
+            return (
+                sqlite_insert(view_days)
+                .values(values)
+                .on_conflict_do_update(
+                    index_elements=[view_days.c.media_id, view_days.c.day], set_=bump
+                )
+            )
+        return mysql_insert(view_days).values(values).on_duplicate_key_update(bump)
+
+    def _count_total(self, media_id: str, *, new_clients: int) -> Executable:
+        values = {"media_id": media_id, "total_views": 1, "unique_clients": new_clients}
+        bump = {
+            "total_views": view_totals.c.total_views + 1,
+            "unique_clients": view_totals.c.unique_clients + new_clients,
+        }
+        if self._sqlite:
+            return (
+                sqlite_insert(view_totals)
+                .values(values)
+                .on_conflict_do_update(index_elements=[view_totals.c.media_id], set_=bump)
+            )
+        return mysql_insert(view_totals).values(values).on_duplicate_key_update(bump)
