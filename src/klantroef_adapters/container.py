@@ -30,6 +30,7 @@ from klantroef_adapters.sql.token_store import SqlTokenStore
 from klantroef_adapters.system import SystemClock, UuidGenerator
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, Login, Logout, Signup
+from klantroef_core.use_cases.stream_access import CheckStreamToken
 
 
 def key_ring(current: str, previous: str | None) -> KeyRing:
@@ -124,6 +125,11 @@ class Container(containers.DeclarativeContainer):
         Authenticate, signer=signer, tokens=token_store, admins=admins, clock=clock
     )
     logout = providers.Factory(Logout, tokens=token_store)
+    check_stream_token = providers.Factory(CheckStreamToken, signer=signer, clock=clock)
+
+    # --- media (issue 3): storage, repository, media use cases ---
+
+    # --- views and analytics (issue 4) ---
 
 
 async def close(container: Container) -> None:

@@ -28,7 +28,13 @@ def create_app(
     """Build the app around ``services`` (the container, or anything shaped like it)."""
     config = config or HttpConfig()
     return Litestar(
-        route_handlers=[*auth_routes, *health_routes, *extra_routes],
+        route_handlers=[
+            *auth_routes,
+            *health_routes,
+            # media routes (issue 3)
+            # view and analytics routes (issue 4)
+            *extra_routes,
+        ],
         exception_handlers={
             KlantroefError: core_error_handler,
             HTTPException: http_error_handler,

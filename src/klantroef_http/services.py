@@ -13,6 +13,7 @@ from typing import Protocol
 
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, Login, Logout, Signup
+from klantroef_core.use_cases.stream_access import CheckStreamToken
 
 
 class Readiness(Protocol):
@@ -44,3 +45,9 @@ class Services(Protocol):
     def authenticate(self) -> Callable[[], Authenticate]: ...
     @property
     def readiness(self) -> Callable[[], Readiness]: ...
+    @property
+    def check_stream_token(self) -> Callable[[], CheckStreamToken]: ...
+
+    # --- media (issue 3) ---
+
+    # --- views and analytics (issue 4) ---

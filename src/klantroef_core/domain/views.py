@@ -7,6 +7,9 @@ from datetime import date, datetime
 
 from klantroef_core.errors import InvalidInput
 
+# An IPv6 address is at most 45 characters; an HMAC-SHA256 in hex is 64.
+MAX_CLIENT_LENGTH = 64
+
 
 @dataclass(frozen=True, slots=True)
 class View:
@@ -17,8 +20,8 @@ class View:
     viewed_at: datetime
 
     def __post_init__(self) -> None:
-        if not self.client:
-            raise InvalidInput("a view needs a client address")
+        if not 0 < len(self.client) <= MAX_CLIENT_LENGTH:
+            raise InvalidInput("a view needs a client address of at most 64 characters")
         if self.viewed_at.tzinfo is None:
             raise InvalidInput("viewed_at must be timezone-aware")
 
