@@ -26,11 +26,19 @@ from klantroef_adapters.settings import Settings
 from klantroef_adapters.signing import JwtSigner, KeyRing
 from klantroef_adapters.sql.admin_repository import SqlAdminRepository
 from klantroef_adapters.sql.engine import create_engine
+from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from klantroef_adapters.sql.token_store import SqlTokenStore
+from klantroef_adapters.sql.view_log import SqlViewLog
+from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.system import SystemClock, UuidGenerator
+from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, Login, Logout, Signup
+from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
+from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
+from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
+from klantroef_core.use_cases.views import GetAnalytics, RecordView
 
 
 def key_ring(current: str, previous: str | None) -> KeyRing:
@@ -128,8 +136,49 @@ class Container(containers.DeclarativeContainer):
     check_stream_token = providers.Factory(CheckStreamToken, signer=signer, clock=clock)
 
     # --- media (issue 3): storage, repository, media use cases ---
+    media_repository = providers.Singleton(SqlMediaRepository, engine)
+    media_storage = providers.Singleton(LocalMediaStorage, settings.provided.media_dir)
+    upload_media = providers.Factory(
+        UploadMedia,
+        media=media_repository,
+        storage=media_storage,
+        clock=clock,
+        ids=ids,
+        max_bytes=settings.provided.max_upload_bytes,
+    )
+    list_media = providers.Factory(ListMedia, media=media_repository)
+    get_media = providers.Factory(GetMedia, media=media_repository)
+    delete_media = providers.Factory(DeleteMedia, media=media_repository, storage=media_storage)
+    issue_stream_link = providers.Factory(
+        IssueStreamLink,
+        media=media_repository,
+        signer=signer,
+        clock=clock,
+        ids=ids,
+        ttl=providers.Callable(lambda s: timedelta(seconds=s.stream_link_ttl), settings),
+    )
+    open_stream = providers.Factory(
+        OpenStream, check=check_stream_token, media=media_repository, storage=media_storage
+    )
 
     # --- views and analytics (issue 4) ---
+    view_log = providers.Singleton(SqlViewLog, engine)
+    client_identity = providers.Singleton(
+        ClientIdentity.configured, settings.provided.ip_storage, secrets.provided.ip_hash_secret
+    )
+    record_view = providers.Factory(
+        RecordView,
+        media=media_repository,
+        views=view_log,
+        cache=analytics_cache,
+        limiter=rate_limiter,
+        clock=clock,
+        identity=client_identity,
+        rate=settings.provided.view_rate,
+    )
+    get_analytics = providers.Factory(
+        GetAnalytics, media=media_repository, views=view_log, cache=analytics_cache
+    )
 
 
 async def close(container: Container) -> None:

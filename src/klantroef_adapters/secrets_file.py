@@ -26,6 +26,10 @@ class Secrets:
 def load_secrets(settings: Settings) -> Secrets:
     """Configured secrets, else those kept in ``data_dir/secrets.json`` (created if missing)."""
     configured = {name: getattr(settings, name) for name in _NAMES}
+    for name, minimum in (("access_secret", 32), ("stream_secret", 32), ("ip_hash_secret", 16)):
+        value = configured[name]
+        if value is not None and len(value.encode()) < minimum:
+            raise SettingsError(f"KLANTROEF_{name.upper()} must be at least {minimum} bytes")
     if all(configured.values()):
         return Secrets(**configured)
     kept = _read_or_create(settings.data_dir / SECRETS_FILE)

@@ -56,13 +56,30 @@ class Forbidden(KlantroefError):
 
 
 class RateLimited(KlantroefError):
-    """Too many requests; ``retry_after`` says how many seconds to wait."""
+    """Too many requests; ``retry_after`` says how many seconds to wait.
+
+    ``policy`` (a short name), ``limit`` and ``window`` (seconds), when given,
+    describe the quota that refused, so the response can advertise it
+    (``RateLimit-Policy`` and ``RateLimit``).
+    """
 
     code = "rate_limited"
 
-    def __init__(self, detail: str, *, retry_after: float, code: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after: float,
+        code: str | None = None,
+        policy: str | None = None,
+        limit: int | None = None,
+        window: float | None = None,
+    ) -> None:
         super().__init__(detail, code=code)
         self.retry_after = retry_after
+        self.policy = policy
+        self.limit = limit
+        self.window = window
 
 
 class PayloadTooLarge(KlantroefError):

@@ -14,8 +14,10 @@ from litestar.types import ControllerRouterHandler
 from klantroef_core.errors import KlantroefError
 from klantroef_http.auth_routes import auth_routes
 from klantroef_http.health_routes import health_routes
+from klantroef_http.media_routes import media_routes
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
 from klantroef_http.services import HttpConfig, Services
+from klantroef_http.view_routes import view_routes
 
 
 def create_app(
@@ -32,7 +34,9 @@ def create_app(
             *auth_routes,
             *health_routes,
             # media routes (issue 3)
+            *media_routes,
             # view and analytics routes (issue 4)
+            *view_routes,
             *extra_routes,
         ],
         exception_handlers={

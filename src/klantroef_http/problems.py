@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from klantroef_core import errors
+from klantroef_http.rate_limit_headers import rate_limit_headers
 
 PROBLEM_JSON = "application/problem+json"
 logger = logging.getLogger("klantroef.http")
@@ -94,7 +95,12 @@ def core_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[by
     status = status_for(exc)
     headers: dict[str, str] = {}
     if isinstance(exc, errors.RateLimited):
-        headers["Retry-After"] = str(max(1, int(exc.retry_after + 0.999)))
+        retry_after = max(1, int(exc.retry_after + 0.999))
+        headers["Retry-After"] = str(retry_after)
+        if exc.limit is not None and exc.window is not None:
+            headers.update(
+                rate_limit_headers(exc.policy or "default", exc.limit, exc.window, 0, retry_after)
+            )
     if isinstance(exc, errors.RangeNotSatisfiable):
         headers["Content-Range"] = f"bytes */{exc.size}"
     if isinstance(exc, errors.Unauthorized):

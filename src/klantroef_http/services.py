@@ -13,7 +13,11 @@ from typing import Protocol
 
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, Login, Logout, Signup
+from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
+from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
+from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
+from klantroef_core.use_cases.views import GetAnalytics, RecordView
 
 
 class Readiness(Protocol):
@@ -49,5 +53,21 @@ class Services(Protocol):
     def check_stream_token(self) -> Callable[[], CheckStreamToken]: ...
 
     # --- media (issue 3) ---
+    @property
+    def upload_media(self) -> Callable[[], UploadMedia]: ...
+    @property
+    def list_media(self) -> Callable[[], ListMedia]: ...
+    @property
+    def get_media(self) -> Callable[[], GetMedia]: ...
+    @property
+    def delete_media(self) -> Callable[[], DeleteMedia]: ...
+    @property
+    def issue_stream_link(self) -> Callable[[], IssueStreamLink]: ...
+    @property
+    def open_stream(self) -> Callable[[], OpenStream]: ...
 
     # --- views and analytics (issue 4) ---
+    @property
+    def record_view(self) -> Callable[[], RecordView]: ...
+    @property
+    def get_analytics(self) -> Callable[[], GetAnalytics]: ...

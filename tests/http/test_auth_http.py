@@ -117,6 +117,8 @@ async def test_the_eleventh_login_in_a_minute_is_429_with_retry_after(client: Cl
     response = await client.post("/auth/login", json=CREDENTIALS)
     assert_problem(response, 429, "rate_limited")
     assert 1 <= int(response.headers["retry-after"]) <= 60
+    assert response.headers["ratelimit-policy"] == '"login";q=10;w=60'
+    assert response.headers["ratelimit"].startswith('"login";r=0;t=')
 
 
 @pytest.mark.parametrize(

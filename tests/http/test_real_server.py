@@ -50,3 +50,23 @@ def test_several_workers_without_redis_are_refused_with_a_clear_message(tmp_path
     )
     assert result.returncode == 2
     assert "KLANTROEF_REDIS_URL" in result.stderr
+
+
+def test_a_configured_secret_shorter_than_32_bytes_is_refused_at_start(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "klantroef_adapters.cli", "serve"],
+        env={
+            "KLANTROEF_DATA_DIR": str(tmp_path),
+            "KLANTROEF_ACCESS_SECRET": "too-short",
+            "PATH": "/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "KLANTROEF_ACCESS_SECRET must be at least 32 bytes" in result.stderr

@@ -30,8 +30,3 @@ class Rate:
             raise InvalidInput(f"not a rate: {text!r} (try '30/minute')", code="bad_rate")
         count, multiple, unit = match.groups()
         return cls(int(count), _UNITS[unit] * (int(multiple) if multiple else 1))
-
-    @property
-    def policy(self) -> str:
-        """The IETF ``RateLimit-Policy`` item for this rate."""
-        return f"{self.limit};w={int(self.period)}"

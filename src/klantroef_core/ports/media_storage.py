@@ -21,20 +21,28 @@ class MediaStorage(Protocol):
     """A blob store keyed by names the core generates (never client file names).
 
     Writes are atomic: a blob is visible under its key only once completely
-    written; a write that raises leaves nothing behind. Reads never load a
-    whole blob into memory.
+    written; a write that raises leaves nothing behind. A stored blob is never
+    replaced. Reads never load a whole blob into memory. A key that is not a
+    safe token (letters, digits, ``.``, ``_``, ``-``; not starting with a dot;
+    at most 128 characters) is refused with ``ValueError`` by every method.
     """
 
     async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
         """Write every chunk under ``key`` atomically, hashing while writing.
 
-        If iterating ``chunks`` raises (a size limit, a disconnect), the partial
-        data is removed and the exception propagates.
+        If iterating ``chunks`` raises (a size limit, a disconnect, a
+        cancellation), the partial data is removed and the exception propagates.
+        If ``key`` is taken, raises :class:`~klantroef_core.errors.Conflict` and
+        the stored blob stays as it was.
         """
         ...
 
     def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
-        """Bytes ``start`` to ``end`` inclusive, in chunks."""
+        """Bytes ``start`` to ``end`` inclusive, in chunks (fewer if the blob is shorter).
+
+        Raises :class:`~klantroef_core.errors.NotFound` on first iteration if no
+        blob is stored under ``key``.
+        """
         ...
 
     def local_path(self, key: str) -> Path | None:

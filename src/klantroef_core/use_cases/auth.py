@@ -100,7 +100,11 @@ class Login:
         decision = await self.limiter.hit(key, self.rate, self.clock.now().timestamp())
         if not decision.allowed:
             raise RateLimited(
-                "too many login attempts; try again later", retry_after=decision.retry_after
+                "too many login attempts; try again later",
+                retry_after=decision.retry_after,
+                policy="login",
+                limit=self.rate.limit,
+                window=self.rate.period,
             )
 
 

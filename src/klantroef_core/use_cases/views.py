@@ -1,0 +1,125 @@
+"""Logging a view of a media item, and reading the analytics kept from views."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from klantroef_core.domain.client_identity import ClientIdentity
+from klantroef_core.domain.rates import Rate
+from klantroef_core.domain.views import Analytics, DayRange, View
+from klantroef_core.errors import NotFound, RateLimited, Unavailable
+from klantroef_core.ports import (
+    AnalyticsCache,
+    Clock,
+    MediaRepository,
+    RateDecision,
+    RateLimiter,
+    ViewLog,
+)
+
+logger = logging.getLogger("klantroef.views")
+
+VIEW_POLICY = "views"
+"""The name the view quota goes by in ``RateLimit-Policy``."""
+
+
+def _media_not_found() -> NotFound:
+    return NotFound("no media with this id", code="media_not_found")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedView:
+    """A logged view, and the limiter's word on it (None when the limiter was unreachable)."""
+
+    view: View
+    rate: Rate
+    decision: RateDecision | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordView:
+    """Log one view of an existing media item, at most ``rate`` per client and item.
+
+    The client (its IP, or a keyed hash of it, by ``identity``) is both what is
+    logged and what is limited. Rate-limiter failures fail open: a view is worth
+    more than the limit, so it is logged and the failure is logged as a warning.
+    Once the view is recorded the item's cached analytics are invalidated, so the
+    next read includes it; a cache failure there is logged, never raised.
+    """
+
+    media: MediaRepository
+    views: ViewLog
+    cache: AnalyticsCache
+    limiter: RateLimiter
+    clock: Clock
+    identity: ClientIdentity
+    rate: Rate
+
+    async def __call__(self, media_id: str, client_ip: str) -> RecordedView:
+        if await self.media.get(media_id) is None:
+            raise _media_not_found()
+        client = self.identity.of(client_ip)
+        now = self.clock.now()
+        decision = await self._limit(f"view:{media_id}:{client}", now.timestamp())
+        view = View(media_id=media_id, client=client, viewed_at=now)
+        await self.views.record(view)
+        try:
+            await self.cache.invalidate(media_id)
+        except Unavailable as exc:
+            logger.warning(
+                "analytics cache unreachable; cached reports of %s may miss a view until "
+                "they expire: %s",
+                media_id,
+                exc.detail,
+            )
+        return RecordedView(view, self.rate, decision)
+
+    async def _limit(self, key: str, now: float) -> RateDecision | None:
+        try:
+            decision = await self.limiter.hit(key, self.rate, now)
+        except Unavailable as exc:
+            logger.warning("rate limiter unreachable; logging the view unlimited: %s", exc.detail)
+            return None
+        if not decision.allowed:
+            raise RateLimited(
+                "too many views of this media item from this client; try again later",
+                retry_after=decision.retry_after,
+                policy=VIEW_POLICY,
+                limit=self.rate.limit,
+                window=self.rate.period,
+            )
+        return decision
+
+
+@dataclass(frozen=True, slots=True)
+class GetAnalytics:
+    """Exact analytics of an existing media item, cached but never stale.
+
+    The cache generation is read *before* the log, and a report is stored only
+    under that generation, so a report that misses a view recorded meanwhile is
+    never stored as current. An unreachable cache is a miss: the report comes
+    from the log, and nothing is stored.
+    """
+
+    media: MediaRepository
+    views: ViewLog
+    cache: AnalyticsCache
+
+    async def __call__(self, media_id: str, days: DayRange) -> Analytics:
+        if await self.media.get(media_id) is None:
+            raise _media_not_found()
+        try:
+            generation = await self.cache.generation(media_id)
+            cached = await self.cache.get(media_id, days)
+        except Unavailable as exc:
+            logger.warning("analytics cache unreachable; reading the log: %s", exc.detail)
+            return await self.views.report(media_id, days)
+        if cached is not None:
+            return cached
+        report = await self.views.report(media_id, days)
+        try:
+            await self.cache.put(report, days, generation)
+        except Unavailable as exc:
+            logger.warning("analytics cache unreachable; report not cached: %s", exc.detail)
+        return report

@@ -1,0 +1,178 @@
+"""Answering GET and HEAD on a stream: 200, 206, 304 or 416, with the body read as it is sent.
+
+``plan_stream`` decides status and headers from the request's validators and
+Range (pure, so every rule is tested without a server); ``MediaBody`` sends the
+bytes. A whole-file GET of a blob on local disk goes out through the ASGI
+server's ``http.response.pathsend`` extension where it offers one (granian
+does), so the server sends the file itself; anything else is read in chunks
+from storage while a second task watches for the client going away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import format_datetime
+from typing import Any, cast
+from urllib.parse import quote
+
+import anyio
+from litestar import Request, Response
+from litestar.response.base import ASGIResponse
+from litestar.types import Receive, Scope, Send
+
+from klantroef_core.domain.media import Media
+from klantroef_core.errors import RangeNotSatisfiable
+from klantroef_core.use_cases.media_streaming import MediaStream
+from klantroef_http.ranges import (
+    ByteRange,
+    Unsatisfiable,
+    etag_matches_if_none_match,
+    if_range_allows_partial,
+    parse_range,
+)
+
+PATHSEND = "http.response.pathsend"
+_EXTENSIONS = {
+    "video/mp4": ".mp4",
+    "audio/mp4": ".m4a",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
+    "video/x-matroska": ".mkv",
+    "audio/ogg": ".ogg",
+    "video/ogg": ".ogv",
+    "audio/mpeg": ".mp3",
+    "audio/wav": ".wav",
+    "audio/flac": ".flac",
+    "audio/aac": ".aac",
+    "video/x-msvideo": ".avi",
+}
+# RFC 5987 attr-char, less ALPHA and DIGIT (which quote never escapes).
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+def content_disposition(title: str, content_type: str) -> str:
+    """``inline`` with the title as file name: an ASCII fallback and the exact UTF-8 form.
+
+    RFC 6266 section 4.3: ``filename`` for old clients (non-ASCII, quotes,
+    backslashes and percent signs replaced), then ``filename*`` (RFC 8187) which
+    every current browser prefers.
+    """
+    extension = _EXTENSIONS.get(content_type, "")
+    name = title if title.lower().endswith(extension) else title + extension
+    fallback = "".join(ch if " " <= ch <= "~" and ch not in '"\\%' else "_" for ch in name)
+    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe=_ATTR_CHARS)}"
+
+
+def representation_headers(media: Media) -> dict[str, str]:
+    """The headers every answer about a media item's bytes carries (200, 206, 304)."""
+    return {
+        "accept-ranges": "bytes",
+        "etag": media.etag,
+        "last-modified": format_datetime(media.created_at.astimezone(UTC), usegmt=True),
+        "cache-control": "private, max-age=0, must-revalidate",
+        "x-content-type-options": "nosniff",
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """What to answer: the status, its headers, and the bytes to send (None: no body)."""
+
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    byte_range: ByteRange | None = None
+
+    @property
+    def whole_file(self) -> bool:
+        return self.status == 200
+
+
+def plan_stream(media: Media, method: str, headers: Mapping[str, str]) -> StreamPlan:
+    """Status, headers and byte range for a GET or HEAD of ``media`` (RFC 9110).
+
+    If-None-Match first (304); then Range, for GET only and only while If-Range
+    allows it (206, or 416 via RangeNotSatisfiable); otherwise the whole file (200).
+    """
+    base = representation_headers(media)
+    if etag_matches_if_none_match(headers.get("if-none-match"), media.etag):
+        return StreamPlan(304, base)
+    base["content-type"] = media.content_type
+    base["content-disposition"] = content_disposition(media.title, media.content_type)
+    size = media.size_bytes
+    requested = headers.get("range") if method == "GET" else None
+    if requested is not None and if_range_allows_partial(
+        headers.get("if-range"), media.etag, media.created_at
+    ):
+        chosen = parse_range(requested, size)
+        if isinstance(chosen, Unsatisfiable):
+            raise RangeNotSatisfiable("no byte of the range lies inside the file", size=size)
+        if chosen is not None:
+            base["content-range"] = chosen.content_range(size)
+            base["content-length"] = str(chosen.length)
+            return StreamPlan(206, base, chosen)
+    base["content-length"] = str(size)
+    return StreamPlan(200, base, ByteRange(0, size - 1) if size else None)
+
+
+class MediaBody(ASGIResponse):
+    """The ASGI side of a 200 or 206: pathsend for a whole local file, else chunks."""
+
+    _should_set_content_length = False
+
+    def __init__(self, source: MediaStream, plan: StreamPlan, *, is_head_response: bool) -> None:
+        super().__init__(
+            headers=plan.headers,
+            status_code=plan.status,
+            media_type=plan.headers["content-type"],
+            is_head_response=is_head_response,
+        )
+        self._source = source
+        self._plan = plan
+        self._pathsend = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self._pathsend = PATHSEND in (scope.get("extensions") or {})
+        await super().__call__(scope, receive, send)
+
+    async def send_body(self, send: Send, receive: Receive) -> None:
+        byte_range = self._plan.byte_range
+        if byte_range is None:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        path = self._source.local_path() if self._pathsend and self._plan.whole_file else None
+        if path is not None:
+            await send(cast(Any, {"type": PATHSEND, "path": str(path)}))
+            return
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self._send_chunks, send, byte_range, tasks.cancel_scope)
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            tasks.cancel_scope.cancel()
+
+    async def _send_chunks(
+        self, send: Send, byte_range: ByteRange, scope: anyio.CancelScope
+    ) -> None:
+        chunks = self._source.read(byte_range.start, byte_range.end)
+        try:
+            async for chunk in chunks:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:  # close the file now, also when cancelled, not when collected
+            close = getattr(chunks, "aclose", None)
+            if close is not None:
+                await close()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        scope.cancel()
+
+
+class MediaResponse(Response[None]):
+    """A Litestar response that becomes a :class:`MediaBody` (so Range and HEAD work)."""
+
+    def __init__(self, source: MediaStream, plan: StreamPlan) -> None:
+        super().__init__(None, status_code=plan.status, headers=plan.headers)
+        self._source = source
+        self._plan = plan
+
+    def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **_: Any) -> ASGIResponse:
+        return MediaBody(self._source, self._plan, is_head_response=request.method == "HEAD")
