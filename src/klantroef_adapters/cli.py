@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -12,6 +13,7 @@ from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.secrets_file import load_secrets
 from klantroef_adapters.settings import Settings, SettingsError
 from klantroef_adapters.sql.engine import is_sqlite
+from klantroef_adapters.storage.local import LocalMediaStorage
 
 APP_FACTORY = "klantroef_adapters.entrypoint:build_app"
 logger = logging.getLogger("klantroef")
@@ -61,6 +63,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         logger.warning("several workers on SQLite: writes are serialised by the database file")
     load_secrets(settings)  # create the secrets file once, before workers start
     settings.media_dir.mkdir(parents=True, exist_ok=True)
+    removed = asyncio.run(LocalMediaStorage(settings.media_dir).remove_stale_partials())
+    if removed:
+        logger.info("removed %d partial upload(s) left by an earlier crash", removed)
     if not args.no_migrate:
         _migrate(settings)
     if args.server == "uvicorn":

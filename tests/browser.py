@@ -1,0 +1,128 @@
+"""Driving headless Chromium over the DevTools protocol on a pipe (no extra packages).
+
+``--remote-debugging-pipe`` makes Chromium read commands on fd 3 and write
+replies on fd 4, each a JSON message ended by a NUL byte.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Debian's /usr/bin/chromium is a shell wrapper; the binary itself keeps fds 3 and 4.
+CHROMIUM_BINARY = Path("/usr/lib/chromium/chromium")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--mute-audio",
+    "--autoplay-policy=no-user-gesture-required",
+    "--remote-debugging-pipe",
+)
+
+
+def _pipe_fds(commands: int, replies: int) -> Callable[[], None]:
+    """In the child: the command pipe on fd 3, the reply pipe on fd 4."""
+
+    def arrange() -> None:
+        commands_copy, replies_copy = os.dup(commands), os.dup(replies)
+        os.dup2(commands_copy, 3)
+        os.dup2(replies_copy, 4)
+
+    return arrange
+
+
+class Browser:
+    """One headless Chromium and one page in it."""
+
+    def __init__(self) -> None:
+        self._profile = tempfile.TemporaryDirectory()
+        to_browser_r, self._to_browser = os.pipe()
+        self._from_browser, from_browser_w = os.pipe()
+        self._process = subprocess.Popen(
+            [
+                str(CHROMIUM_BINARY if CHROMIUM_BINARY.exists() else CHROMIUM),
+                *FLAGS,
+                f"--user-data-dir={self._profile.name}",
+                "about:blank",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            close_fds=False,  # our descriptors are close-on-exec; fds 3 and 4 are made inheritable
+            preexec_fn=_pipe_fds(to_browser_r, from_browser_w),  # noqa: PLW1509
+        )
+        os.close(to_browser_r)
+        os.close(from_browser_w)
+        self._buffer = b""
+        self._next_id = 0
+        target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
+        attached = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
+        self._session = attached["sessionId"]
+
+    def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None = None,
+        *,
+        session: str | None = None,
+        timeout: float = 60.0,
+    ) -> dict[str, Any]:
+        """Send one command and wait for its reply (events on the way are dropped)."""
+        self._next_id += 1
+        message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            while b"\0" in self._buffer:
+                raw, self._buffer = self._buffer.split(b"\0", 1)
+                reply = json.loads(raw)
+                if reply.get("id") == self._next_id:
+                    if "error" in reply:
+                        raise RuntimeError(f"{method}: {reply['error']}")
+                    result: dict[str, Any] = reply["result"]
+                    return result
+            chunk = os.read(self._from_browser, 1 << 16)
+            if not chunk:
+                raise RuntimeError("Chromium closed the pipe")
+            self._buffer += chunk
+        raise TimeoutError(method)
+
+    def evaluate(self, expression: str, timeout: float = 60.0) -> Any:
+        """Run JavaScript in the page (promises awaited) and return its JSON value."""
+        reply = self.call(
+            "Runtime.evaluate",
+            {"expression": expression, "awaitPromise": True, "returnByValue": True},
+            session=self._session,
+            timeout=timeout,
+        )
+        if "exceptionDetails" in reply:
+            raise RuntimeError(reply["exceptionDetails"])
+        return reply["result"].get("value")
+
+    def close(self) -> None:
+        self._process.kill()
+        self._process.wait(10)
+        os.close(self._to_browser)
+        os.close(self._from_browser)
+        self._profile.cleanup()
+
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
