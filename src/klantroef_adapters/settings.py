@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from klantroef_core.domain.rates import Rate
+from klantroef_core.errors import InvalidInput
 
 GIB = 1024**3
 
@@ -39,7 +40,7 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
     try:
         return Rate.parse(env.get(name, default) or default)
-    except ValueError as exc:
+    except InvalidInput as exc:
         raise SettingsError(f"{name}: {exc}") from exc
 
 
@@ -71,6 +72,13 @@ class Settings:
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
     db_pool_size: int = 10
+
+    def __post_init__(self) -> None:
+        if self.argon2_memory_cost < 8 * self.argon2_parallelism:
+            raise SettingsError(
+                "KLANTROEF_ARGON2_MEMORY_COST must be at least 8 KiB per lane "
+                "(8 x KLANTROEF_ARGON2_PARALLELISM)"
+            )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
