@@ -27,13 +27,13 @@ from klantroef_adapters.signing import JwtSigner, KeyRing
 from klantroef_adapters.sql.admin_repository import SqlAdminRepository
 from klantroef_adapters.sql.engine import create_engine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
-from klantroef_adapters.sql.token_store import SqlTokenStore
+from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.system import SystemClock, UuidGenerator
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.client_ip import TrustedProxies
-from klantroef_core.use_cases.auth import Authenticate, Login, Logout, Signup
+from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
 from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
@@ -92,7 +92,9 @@ class Container(containers.DeclarativeContainer):
     token_store = providers.Selector(
         providers.Callable(backend, settings),
         redis=providers.Singleton(RedisTokenStore, redis),
-        local=providers.Singleton(SqlTokenStore, engine),
+        local=providers.Singleton(
+            MirroredSqlTokenStore, providers.Singleton(SqlTokenStore, engine)
+        ),
     )
     rate_limiter = providers.Selector(
         providers.Callable(backend, settings),
@@ -129,9 +131,8 @@ class Container(containers.DeclarativeContainer):
         token_ttl=providers.Callable(lambda s: timedelta(seconds=s.access_token_ttl), settings),
         rate=settings.provided.login_rate,
     )
-    authenticate = providers.Factory(
-        Authenticate, signer=signer, tokens=token_store, admins=admins, clock=clock
-    )
+    authenticate = providers.Factory(Authenticate, signer=signer, tokens=token_store, clock=clock)
+    current_admin = providers.Factory(CurrentAdmin, admins=admins)
     logout = providers.Factory(Logout, tokens=token_store)
     check_stream_token = providers.Factory(CheckStreamToken, signer=signer, clock=clock)
 

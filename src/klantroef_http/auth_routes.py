@@ -32,7 +32,7 @@ async def signup(
     session: NamedDependency[Session | None],
 ) -> AdminOut:
     admin = await services_of(request).signup()(
-        data.email, data.password, session.admin if session else None
+        data.email, data.password, session.admin_id if session else None
     )
     return AdminOut.of(admin)
 
@@ -68,8 +68,8 @@ async def logout(
     summary="The admin behind the bearer token",
     tags=["auth"],
 )
-async def me(session: NamedDependency[Session]) -> AdminOut:
-    return AdminOut.of(session.admin)
+async def me(request: Request[Any, Any, Any], session: NamedDependency[Session]) -> AdminOut:
+    return AdminOut.of(await services_of(request).current_admin()(session.claims))
 
 
 auth_routes = [signup, login, logout, me]

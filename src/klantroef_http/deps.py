@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Request
 
-from klantroef_core.domain.admin import Admin
 from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.errors import Unauthorized
 from klantroef_http.services import HttpConfig, Services
@@ -15,10 +14,14 @@ from klantroef_http.services import HttpConfig, Services
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """The admin behind the request's bearer token, and that token's claims."""
+    """The verified claims of the request's bearer token."""
 
-    admin: Admin
     claims: AccessClaims
+
+    @property
+    def admin_id(self) -> str:
+        """The signed-in admin's id (the token's subject)."""
+        return self.claims.subject
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:
@@ -56,8 +59,7 @@ def bearer_token(request: Request[Any, Any, Any]) -> str | None:
 
 async def provide_session(request: Request[Any, Any, Any]) -> Session:
     """The signed-in admin; 401 without a valid token, 503 if revocations cannot be checked."""
-    admin, claims = await services_of(request).authenticate()(bearer_token(request))
-    return Session(admin, claims)
+    return Session(await services_of(request).authenticate()(bearer_token(request)))
 
 
 async def provide_optional_session(request: Request[Any, Any, Any]) -> Session | None:

@@ -36,7 +36,7 @@ async def upload_media(
     upload = services_of(request).upload_media()
     refuse_oversized(request.headers.get("content-length"), upload.max_bytes)
     incoming = await MultipartUpload.open(request.stream(), request.headers.get("content-type"))
-    media = await upload(incoming, session.admin.id)
+    media = await upload(incoming, session.admin_id)
     return Response(
         MediaOut.of(media), status_code=HTTP_201_CREATED, headers={"location": f"/media/{media.id}"}
     )

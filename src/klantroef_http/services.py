@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from klantroef_core.domain.client_ip import TrustedProxies
-from klantroef_core.use_cases.auth import Authenticate, Login, Logout, Signup
+from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
 from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
@@ -47,6 +47,8 @@ class Services(Protocol):
     def logout(self) -> Callable[[], Logout]: ...
     @property
     def authenticate(self) -> Callable[[], Authenticate]: ...
+    @property
+    def current_admin(self) -> Callable[[], CurrentAdmin]: ...
     @property
     def readiness(self) -> Callable[[], Readiness]: ...
     @property

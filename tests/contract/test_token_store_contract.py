@@ -18,7 +18,7 @@ import pytest
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.redis.client import create_redis
 from klantroef_adapters.redis.token_store import RedisTokenStore
-from klantroef_adapters.sql.token_store import SqlTokenStore
+from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
 from klantroef_core.errors import Unavailable
 from klantroef_core.ports.token_store import TokenStore
 from tests.sql_engines import mariadb_engine, sqlite_engine
@@ -52,10 +52,17 @@ async def in_mariadb() -> AsyncIterator[TokenStore]:
         yield SqlTokenStore(engine)
 
 
+@asynccontextmanager
+async def in_sqlite_mirrored(folder: Path) -> AsyncIterator[TokenStore]:
+    async with sqlite_engine(folder) as engine:
+        yield MirroredSqlTokenStore(SqlTokenStore(engine))
+
+
 FACTORIES: dict[str, Factory] = {
     "memory": lambda request: in_memory(),
     "sqlite": lambda request: in_sqlite(request.getfixturevalue("tmp_path")),
     "mariadb": lambda request: in_mariadb(),
+    "sqlite-mirrored": lambda request: in_sqlite_mirrored(request.getfixturevalue("tmp_path")),
     "redis": lambda request: in_redis(request.getfixturevalue("redis_url")),
 }
 MARKS = {"redis": pytest.mark.redis, "mariadb": pytest.mark.mariadb}
@@ -144,3 +151,12 @@ async def test_the_in_memory_store_forgets_expired_revocations_without_being_ask
     await store.revoke("other", now + timedelta(hours=1))
 
     assert set(store.revoked) == {"long", "other"}
+
+
+async def test_a_mirrored_store_loads_earlier_revocations_from_sql(tmp_path: Path) -> None:
+    async with sqlite_engine(tmp_path) as engine:
+        await SqlTokenStore(engine).revoke("jti-before-restart", in_(600))
+        restarted = MirroredSqlTokenStore(SqlTokenStore(engine))
+        assert await restarted.is_revoked("jti-before-restart")
+        await restarted.revoke("jti-after", in_(600))
+        assert await SqlTokenStore(engine).is_revoked("jti-after")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, exists, select, text
@@ -10,7 +11,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from klantroef_adapters.sql.engine import database_errors, to_db_time
+from klantroef_adapters.memory.token_store import InMemoryTokenStore
+from klantroef_adapters.sql.engine import database_errors, from_db_time, to_db_time
 from klantroef_adapters.sql.tables import revoked_tokens
 
 
@@ -48,3 +50,51 @@ class SqlTokenStore:
     async def ping(self) -> None:
         async with database_errors(), self._engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
+
+    async def active(self) -> list[tuple[str, datetime]]:
+        """Every revocation that has not expired yet: token id and expiry."""
+        now = to_db_time(datetime.now(UTC))
+        query = select(revoked_tokens.c.jti, revoked_tokens.c.expires_at).where(
+            revoked_tokens.c.expires_at > now
+        )
+        async with database_errors(), self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [(row.jti, from_db_time(row.expires_at)) for row in rows]
+
+
+class MirroredSqlTokenStore:
+    """Revocations kept in SQL (so a restart revives nothing) and answered from memory.
+
+    Only for a deployment where this process is the only one revoking tokens
+    (the embedded default, which refuses several workers without Redis): the
+    mirror is loaded once, then every revocation goes to both, so a check costs
+    a dict lookup instead of a database round trip.
+    """
+
+    def __init__(self, durable: SqlTokenStore, mirror: InMemoryTokenStore | None = None) -> None:
+        self._durable = durable
+        self._mirror = mirror or InMemoryTokenStore()
+        self._loaded = False
+        self._loading = asyncio.Lock()
+
+    async def revoke(self, token_id: str, expires_at: datetime) -> None:
+        await self._load()
+        await self._durable.revoke(token_id, expires_at)
+        await self._mirror.revoke(token_id, expires_at)
+
+    async def is_revoked(self, token_id: str) -> bool:
+        await self._load()
+        return await self._mirror.is_revoked(token_id)
+
+    async def ping(self) -> None:
+        await self._durable.ping()
+
+    async def _load(self) -> None:
+        if self._loaded:
+            return
+        async with self._loading:
+            if self._loaded:
+                return
+            for token_id, expires_at in await self._durable.active():
+                await self._mirror.revoke(token_id, expires_at)
+            self._loaded = True

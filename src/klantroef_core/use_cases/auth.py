@@ -32,10 +32,11 @@ class Signup:
     ids: IdGenerator
     signup_open: bool = False
 
-    async def __call__(self, email: str, password: str, actor: Admin | None) -> Admin:
+    async def __call__(self, email: str, password: str, actor_id: str | None) -> Admin:
+        """Create the account; ``actor_id`` is the signed-in admin making it, if any."""
         address = Email.parse(email)
         check_password_policy(password)
-        if actor is None and not self.signup_open and await self.admins.any_exist():
+        if actor_id is None and not self.signup_open and await self.admins.any_exist():
             raise Forbidden(
                 "signup is closed: ask an admin to create your account", code="signup_closed"
             )
@@ -45,7 +46,7 @@ class Signup:
             password_hash=await self.hasher.hash(password),
             created_at=self.clock.now(),
         )
-        if actor is None and not self.signup_open:
+        if actor_id is None and not self.signup_open:
             if not await self.admins.add_if_none_exist(admin):
                 raise Forbidden(
                     "signup is closed: ask an admin to create your account", code="signup_closed"
@@ -110,23 +111,37 @@ class Login:
 
 @dataclass(frozen=True, slots=True)
 class Authenticate:
-    """Recognise the admin behind an access token: genuine, unexpired, unrevoked, existing."""
+    """Recognise an access token: genuine, unexpired and not revoked.
+
+    Costs one revocation lookup and no database read: the token's subject is
+    signed, and admins are never deleted through the product. Routes that need
+    the admin's record ask :class:`CurrentAdmin`.
+    """
 
     signer: Signer
     tokens: TokenStore
-    admins: AdminRepository
     clock: Clock
 
-    async def __call__(self, token: str | None) -> tuple[Admin, AccessClaims]:
+    async def __call__(self, token: str | None) -> AccessClaims:
         if not token:
             raise Unauthorized("a bearer token is required", code="token_missing")
         claims = self.signer.verify_access(token, self.clock.now())
         if await self.tokens.is_revoked(claims.token_id):
             raise Unauthorized("this token was revoked", code="token_revoked")
+        return claims
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentAdmin:
+    """The admin record behind authenticated claims."""
+
+    admins: AdminRepository
+
+    async def __call__(self, claims: AccessClaims) -> Admin:
         admin = await self.admins.get(claims.subject)
         if admin is None:
             raise Unauthorized("this token's admin no longer exists", code="token_invalid")
-        return admin, claims
+        return admin
 
 
 @dataclass(frozen=True, slots=True)
