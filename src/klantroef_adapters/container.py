@@ -149,7 +149,9 @@ class Container(containers.DeclarativeContainer):
     )
     list_media = providers.Factory(ListMedia, media=media_repository)
     get_media = providers.Factory(GetMedia, media=media_repository)
-    delete_media = providers.Factory(DeleteMedia, media=media_repository, storage=media_storage)
+    delete_media = providers.Factory(
+        DeleteMedia, media=media_repository, storage=media_storage, cache=analytics_cache
+    )
     issue_stream_link = providers.Factory(
         IssueStreamLink,
         media=media_repository,

@@ -28,7 +28,7 @@ new Promise((resolve) => {
   video.muted = true;
   video.preload = "metadata";
   const finish = (value) => resolve(value);
-  setTimeout(() => finish({error: "timeout", state: video.readyState}), 30000);
+  setTimeout(() => finish({error: "timeout", state: video.readyState}), 60000);
   video.addEventListener("error", () => finish({error: String(video.error && video.error.code)}));
   video.addEventListener("loadedmetadata", async () => {
     await video.play();
@@ -98,7 +98,9 @@ def test_a_browser_plays_an_uploaded_mp4_and_seeks_by_range(tmp_path: Path) -> N
         url = http.get(f"/media/{media_id}/stream-url", headers=auth).json()["url"]
 
         with Browser() as browser:
-            result = browser.evaluate(PLAY_AND_SEEK % {"seek": SEEK_TO, "url": repr(url)})
+            result = browser.evaluate(
+                PLAY_AND_SEEK % {"seek": SEEK_TO, "url": repr(url)}, timeout=90
+            )
 
     assert "error" not in result, result
     assert result["duration"] == pytest.approx(SECONDS, abs=0.1)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from klantroef_core.domain.views import Analytics, DayRange
+from klantroef_core.ports.analytics_cache import CacheLookup
 
 DEFAULT_TTL = 600.0
 DEFAULT_MAX_ENTRIES = 10_000
@@ -63,6 +64,10 @@ class InMemoryAnalyticsCache:
             return None
         self._entries.move_to_end(key)
         return entry.report
+
+    async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
+        report = await self.get(media_id, days)
+        return CacheLookup(self._generations.get(media_id, 0), report)
 
     async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
         if generation != self._generations.get(report.media_id, 0):

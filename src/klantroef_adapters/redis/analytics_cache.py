@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from klantroef_adapters.redis.client import unavailable_on_failure
 from klantroef_core.domain.views import Analytics, DayRange
+from klantroef_core.ports.analytics_cache import CacheLookup
 
 DEFAULT_TTL = 600.0
 DEFAULT_GENERATION_TTL = 86_400.0
@@ -96,18 +97,24 @@ class RedisAnalyticsCache:
         return int(raw) if raw is not None else 0
 
     async def get(self, media_id: str, days: DayRange) -> Analytics | None:
+        return (await self.lookup(media_id, days)).report
+
+    async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
         keys = [self._generation_key(media_id), self._entry_key(media_id, days)]
         with unavailable_on_failure("analytics cache"):
             current, entry = cast("list[bytes | None]", await self._client.mget(keys))
-        if current is None or entry is None:
-            return None
-        generation, _, payload = entry.partition(b"|")
-        if generation != current:
-            return None
+        if current is None:
+            return CacheLookup(0, None)
+        generation = int(current)
+        if entry is None:
+            return CacheLookup(generation, None)
+        stored_at, _, payload = entry.partition(b"|")
+        if stored_at != current:
+            return CacheLookup(generation, None)
         try:
-            return self._decoder.decode(payload)
+            return CacheLookup(generation, self._decoder.decode(payload))
         except msgspec.DecodeError:  # written by another version: recompute
-            return None
+            return CacheLookup(generation, None)
 
     async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
         keys = [self._generation_key(report.media_id), self._entry_key(report.media_id, days)]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from klantroef_core.domain.views import Analytics, DayRange
+
+
+@dataclass(frozen=True, slots=True)
+class CacheLookup:
+    """The media's current generation and the report stored at it, if any."""
+
+    generation: int
+    report: Analytics | None
 
 
 class AnalyticsCache(Protocol):
@@ -23,6 +32,10 @@ class AnalyticsCache(Protocol):
 
     async def get(self, media_id: str, days: DayRange) -> Analytics | None:
         """A report stored at the current generation, or None."""
+        ...
+
+    async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
+        """``generation`` and ``get`` together, in one round trip: what a reader needs."""
         ...
 
     async def put(self, report: Analytics, days: DayRange, generation: int) -> None:

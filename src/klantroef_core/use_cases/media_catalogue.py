@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from klantroef_core.domain.media import Media, MediaPage
-from klantroef_core.errors import InvalidInput, NotFound
-from klantroef_core.ports import MediaRepository, MediaStorage
+from klantroef_core.errors import InvalidInput, NotFound, Unavailable
+from klantroef_core.ports import AnalyticsCache, MediaRepository, MediaStorage
+
+logger = logging.getLogger("klantroef.media")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -80,10 +83,16 @@ class DeleteMedia:
 
     media: MediaRepository
     storage: MediaStorage
+    cache: AnalyticsCache | None = None
 
     async def __call__(self, media_id: str) -> Media:
         item = await self.media.delete(media_id)
         if item is None:
             raise NotFound("no media item has this id", code="media_not_found")
         await self.storage.delete(item.storage_key)
+        if self.cache is not None:
+            try:  # cached reports of a deleted item must not be served
+                await self.cache.invalidate(media_id)
+            except Unavailable:
+                logger.warning("analytics cache unreachable; %s's reports expire by TTL", media_id)
         return item
