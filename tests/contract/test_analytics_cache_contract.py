@@ -253,3 +253,23 @@ async def test_the_in_memory_cache_drops_the_least_recently_used_report_when_ful
     assert await cache.get("m2", ALL_DAYS) is None
     assert await cache.get("m1", ALL_DAYS) == report("m1")
     assert await cache.get("m3", ALL_DAYS) == report("m3")
+
+
+async def test_a_lookup_gives_the_generation_and_the_report_stored_at_it(
+    cache: AnalyticsCache,
+) -> None:
+    missed = await cache.lookup("m1", ALL_DAYS)
+    assert missed.report is None
+    assert missed.generation == await cache.generation("m1")
+
+    await cache.put(report(), ALL_DAYS, missed.generation)
+    hit = await cache.lookup("m1", ALL_DAYS)
+    assert hit.report == report()
+    assert hit.generation == await cache.generation("m1")
+
+    await cache.invalidate("m1")
+    after = await cache.lookup("m1", ALL_DAYS)
+    assert after.report is None
+    assert after.generation != hit.generation
+    await cache.put(report(total=3), ALL_DAYS, hit.generation)  # a racing, stale reader
+    assert (await cache.lookup("m1", ALL_DAYS)).report is None
