@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -36,37 +38,25 @@ def test_a_fresh_data_folder_serves_the_whole_auth_flow(tmp_path: Path) -> None:
         assert http.get("/auth/me", headers=fresh).status_code == 200
 
 
-def test_several_workers_without_redis_are_refused_with_a_clear_message(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "klantroef_adapters.cli", "serve", "--workers", "2"],
-        env={"KLANTROEF_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``klantroef ARGS`` with only ``env`` (and PATH) in its environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "klantroef_adapters.cli", *args],
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def test_several_workers_without_redis_are_refused_with_a_clear_message(tmp_path: Path) -> None:
+    result = run_cli("serve", "--workers", "2", KLANTROEF_DATA_DIR=str(tmp_path))
     assert result.returncode == 2
     assert "KLANTROEF_REDIS_URL" in result.stderr
 
 
 def test_a_configured_secret_shorter_than_32_bytes_is_refused_at_start(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "klantroef_adapters.cli", "serve"],
-        env={
-            "KLANTROEF_DATA_DIR": str(tmp_path),
-            "KLANTROEF_ACCESS_SECRET": "too-short",
-            "PATH": "/usr/bin:/bin",
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("serve", KLANTROEF_DATA_DIR=str(tmp_path), KLANTROEF_ACCESS_SECRET="too-short")
     assert result.returncode == 2
     assert "KLANTROEF_ACCESS_SECRET must be at least 32 bytes" in result.stderr
