@@ -375,3 +375,20 @@ def test_every_read_equals_a_recount_of_the_views_so_far(
             assert report == naive(media_ids[op.media], days, recorded)
 
     asyncio.run(scenario())
+
+
+async def test_any_number_of_day_ranges_keeps_one_cached_report_per_item() -> None:
+    world = World()
+    media_id = await world.new_media()
+    await world.record(media_id, IP)
+    world.clock.advance(days=1)
+    await world.record(media_id, OTHER_IP)
+    first_day = BEFORE_MIDNIGHT.date()
+    for offset in range(50):
+        start = first_day - timedelta(days=offset)
+        narrowed = await world.analytics(media_id, DayRange(start, first_day))
+        assert narrowed.views_per_day == ((first_day, 1),)
+        assert (narrowed.total_views, narrowed.unique_ips) == (2, 2)
+    assert isinstance(world.cache, InMemoryAnalyticsCache)
+    assert len(world.cache) == 1
+    assert world.views.reports == 1

@@ -35,6 +35,13 @@ class Analytics:
     unique_ips: int
     views_per_day: tuple[tuple[date, int], ...]
 
+    def narrowed(self, days: DayRange) -> Analytics:
+        """The same totals, with per-day counts only for the days in ``days``."""
+        if days.first is None and days.last is None:
+            return self
+        kept = tuple((day, count) for day, count in self.views_per_day if days.contains(day))
+        return Analytics(self.media_id, self.total_views, self.unique_ips, kept)
+
 
 @dataclass(frozen=True, slots=True)
 class DayRange:

@@ -20,6 +20,7 @@ from klantroef_core.ports import (
 
 logger = logging.getLogger("klantroef.views")
 
+ALL_DAYS = DayRange()
 VIEW_POLICY = "views"
 """The name the view quota goes by in ``RateLimit-Policy``."""
 
@@ -100,6 +101,9 @@ class GetAnalytics:
     under that generation, so a report that misses a view recorded meanwhile is
     never stored as current. An unreachable cache is a miss: the report comes
     from the log, and nothing is stored.
+
+    Only whole reports are cached (one entry per media item); a ``from``/``to``
+    request is sliced from the whole one, so arbitrary ranges cannot fill the cache.
     """
 
     media: MediaRepository
@@ -107,20 +111,23 @@ class GetAnalytics:
     cache: AnalyticsCache
 
     async def __call__(self, media_id: str, days: DayRange) -> Analytics:
+        return (await self._whole(media_id)).narrowed(days)
+
+    async def _whole(self, media_id: str) -> Analytics:
         # A hit needs no media lookup: deleting media invalidates its reports.
         try:
-            found = await self.cache.lookup(media_id, days)
+            found = await self.cache.lookup(media_id, ALL_DAYS)
         except Unavailable as exc:
             logger.warning("analytics cache unreachable; reading the log: %s", exc.detail)
             await self._require_media(media_id)
-            return await self.views.report(media_id, days)
+            return await self.views.report(media_id, ALL_DAYS)
         if found.report is not None:
             return found.report
         await self._require_media(media_id)
         generation = found.generation
-        report = await self.views.report(media_id, days)
+        report = await self.views.report(media_id, ALL_DAYS)
         try:
-            await self.cache.put(report, days, generation)
+            await self.cache.put(report, ALL_DAYS, generation)
         except Unavailable as exc:
             logger.warning("analytics cache unreachable; report not cached: %s", exc.detail)
         return report

@@ -1,0 +1,160 @@
+"""The cases and their targets: one declarative entry each (the table of issue 5).
+
+A case names the routes it needs (checked against the server's OpenAPI
+document, so a route that does not exist yet makes the case "not available"
+rather than a crash), how wrk loads it, which ceiling it is compared with,
+and its target.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Ceiling = Literal["hello", "nginx_stream", "nginx_range", "dd"]
+Auth = Literal["none", "bearer", "stream"]
+Driver = Literal["wrk", "upload"]
+BOTH = ("sqlite", "mariadb-redis")
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What "met" means; every bound that is set must hold."""
+
+    min_ratio: float | None = None
+    max_p50_ms: float | None = None
+    max_p99_ms: float | None = None
+    max_rss_growth_mb: float | None = None
+    views_counted: bool = False
+
+    def describe(self, ceiling: Ceiling | None) -> str:
+        """The target in words, for the table."""
+        parts = []
+        if self.min_ratio is not None:
+            parts.append(f">= {self.min_ratio:.0%} of {ceiling}")
+        if self.max_p50_ms is not None:
+            parts.append(f"p50 < {self.max_p50_ms:g} ms")
+        if self.max_p99_ms is not None:
+            parts.append(f"p99 < {self.max_p99_ms:g} ms")
+        if self.max_rss_growth_mb is not None:
+            parts.append(f"RSS growth < {self.max_rss_growth_mb:g} MB")
+        if self.views_counted:
+            parts.append("analytics count = views acknowledged")
+        return "; ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One measured path. ``path`` is formatted with the seeded fixture's fields:
+    ``media`` (the streamed file), ``analytics_media`` (the one with the seeded
+    views) and ``stream_token`` (a fresh link's token for ``media``)."""
+
+    key: str
+    title: str
+    routes: tuple[tuple[str, str], ...]
+    path: str
+    target: Target
+    method: str = "GET"
+    auth: Auth = "bearer"
+    ceiling: Ceiling | None = "hello"
+    metric: Literal["rps", "bytes"] = "rps"
+    driver: Driver = "wrk"
+    connections: int = 32
+    backends: tuple[str, ...] = BOTH
+    many_ips: bool = False
+    range_bytes: int = 0
+    random_days: bool = False
+    count_status: bool = False
+
+
+MEDIA = ("POST", "/media")
+STREAM_URL = ("GET", "/media/{}/stream-url")
+VIEW = ("POST", "/media/{}/view")
+ANALYTICS = ("GET", "/media/{}/analytics")
+MIB = 1024 * 1024
+
+
+def _view_case(target: Target, backend: str) -> Case:
+    """Views as players log them: the item's stream token, a new client IP each time."""
+    return Case(
+        key="view",
+        title="POST /media/{id}/view, many client IPs",
+        routes=(MEDIA, STREAM_URL, VIEW, ANALYTICS),
+        path="/media/{media}/view?token={stream_token}",
+        target=target,
+        method="POST",
+        auth="stream",
+        backends=(backend,),
+        many_ips=True,
+        count_status=True,
+    )
+
+
+CASES: tuple[Case, ...] = (
+    _view_case(Target(min_ratio=0.25, max_p99_ms=25, views_counted=True), "mariadb-redis"),
+    _view_case(Target(min_ratio=0.25, views_counted=True), "sqlite"),
+    Case(
+        key="analytics_hit",
+        title="GET /media/{id}/analytics, cache hit",
+        routes=(MEDIA, ANALYTICS),
+        path="/media/{analytics_media}/analytics",
+        target=Target(min_ratio=0.50),
+    ),
+    Case(
+        key="analytics_miss",
+        title="GET /media/{id}/analytics, cache miss, seeded views over 365 days, 1 connection",
+        routes=(MEDIA, ANALYTICS),
+        path="/media/{analytics_media}/analytics",
+        target=Target(max_p50_ms=5),
+        ceiling=None,
+        connections=1,
+        random_days=True,
+    ),
+    Case(
+        key="media_get",
+        title="GET /media/{id} with a bearer token",
+        routes=(MEDIA, ("GET", "/media/{}")),
+        path="/media/{media}",
+        target=Target(min_ratio=0.40),
+    ),
+    Case(
+        key="auth_me",
+        title="GET /auth/me with a bearer token (the same check, no media lookup)",
+        routes=(("GET", "/auth/me"),),
+        path="/auth/me",
+        target=Target(min_ratio=0.40),
+    ),
+    Case(
+        key="stream",
+        title="GET /media/{id}/stream, whole file, 4 parallel downloads",
+        routes=(MEDIA, STREAM_URL, ("GET", "/media/{}/stream")),
+        path="/media/{media}/stream?token={stream_token}",
+        target=Target(min_ratio=0.70, max_rss_growth_mb=100),
+        auth="stream",
+        ceiling="nginx_stream",
+        metric="bytes",
+        connections=4,
+    ),
+    Case(
+        key="range",
+        title="GET /media/{id}/stream, 1 MiB ranges at random offsets",
+        routes=(MEDIA, STREAM_URL, ("GET", "/media/{}/stream")),
+        path="/media/{media}/stream?token={stream_token}",
+        target=Target(min_ratio=0.50),
+        auth="stream",
+        ceiling="nginx_range",
+        range_bytes=MIB,
+    ),
+    Case(
+        key="upload",
+        title="POST /media of the whole file (multipart, curl)",
+        routes=(MEDIA,),
+        path="/media",
+        target=Target(min_ratio=0.40, max_rss_growth_mb=100),
+        method="POST",
+        ceiling="dd",
+        metric="bytes",
+        driver="upload",
+        connections=1,
+    ),
+)

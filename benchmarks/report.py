@@ -1,0 +1,144 @@
+"""Writing a run's results: latest.json (everything), latest.md (the table), latest.png."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks.ceilings import DESCRIPTIONS
+from benchmarks.results import MB, Measurement, Result
+
+
+def machine() -> dict[str, Any]:
+    """Enough about the machine to compare runs: cores, memory, kernel, Python."""
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            mem_kb = int(line.split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(mem_kb / 1e6, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_average_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def throughput(m: Measurement | None) -> str:
+    """req/s or MB/s, readable."""
+    if m is None:
+        return ""
+    if m.unit == "B/s":
+        return f"{m.value / MB:,.0f} MB/s"
+    return f"{m.value:,.0f} req/s"
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _rss(m: Measurement | None) -> str:
+    if m is None or m.peak_rss is None:
+        return ""
+    return f"{m.peak_rss / MB:.0f} MB (+{(m.rss_growth or 0) / MB:.0f})"
+
+
+def _cpu(m: Measurement | None) -> str:
+    per = m.cpu_per_request_us() if m else None
+    if per is None:
+        return ""
+    user, system = per
+    total = user + system
+    if total >= 10_000:
+        return f"{total / 1000:,.0f} ms ({system / total:.0%} sys)"
+    return f"{total:,.0f} µs ({system / total:.0%} sys)"
+
+
+def markdown(
+    mode: str,
+    meta: Mapping[str, Any],
+    ceilings: Mapping[str, Mapping[str, Measurement]],
+    results: Sequence[Result],
+    plotted: bool = True,
+) -> str:
+    """The results table, the ceilings, and every note, as Markdown."""
+    lines = [
+        f"# Benchmark results ({mode} mode)",
+        "",
+        f"{meta['finished_at']} · {meta['machine']['cpus']} CPUs · "
+        f"{meta['machine']['memory_gb']} GB · Linux {meta['machine']['kernel']} · "
+        f"Python {meta['machine']['python']} · one server worker, wrk on the same machine · "
+        f"load average {meta['load_at_start']} at the start, "
+        f"{meta['machine']['load_average_1m']} at the end.",
+        "Ratios are to ceilings measured in the same run (below); p50/p99 in ms.",
+        "",
+        "| case | backend | throughput | p50 | p99 | peak RSS (growth) | server CPU/request "
+        "| ratio to ceiling | target | verdict |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in results:
+        m = r.measurement
+        ratio = "" if r.ratio is None else f"{r.ratio:.0%} of {r.ceiling}"
+        verdict = r.status + (f": {'; '.join(r.misses)}" if r.misses else "")
+        lines.append(
+            f"| {r.title} | {r.backend} | {throughput(m)} | {_ms(m.p50_ms if m else None)} "
+            f"| {_ms(m.p99_ms if m else None)} | {_rss(m)} | {_cpu(m)} | {ratio} | {r.target} "
+            f"| {verdict} |"
+        )
+    lines += [
+        "",
+        "## Ceilings",
+        "",
+        "Measured again before each backend's cases (dd: between the uploads).",
+        "",
+        "| ceiling | before | figure | p50 | p99 | server CPU/request | what |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for backend, measured in ceilings.items():
+        for name, m in measured.items():
+            lines.append(
+                f"| {name} | {backend} | {throughput(m)} | {_ms(m.p50_ms)} | {_ms(m.p99_ms)} "
+                f"| {_cpu(m)} | {DESCRIPTIONS.get(name, '')} |"
+            )
+    lines += ["", "## Notes", ""]
+    for r in results:
+        for note in r.notes:
+            lines.append(f"- {r.key} ({r.backend}): {note}")
+    if plotted:
+        lines += ["", "![figures against their ceilings](latest.png)"]
+    return "\n".join([*lines, ""])
+
+
+def write_reports(
+    out: Path,
+    mode: str,
+    meta: Mapping[str, Any],
+    ceilings: Mapping[str, Mapping[str, Measurement]],
+    results: Sequence[Result],
+) -> None:
+    """latest.json, latest.md and latest.png in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    data = {
+        "mode": mode,
+        **meta,
+        "ceilings": {
+            backend: {k: asdict(v) | {"what": DESCRIPTIONS.get(k, "")} for k, v in found.items()}
+            for backend, found in ceilings.items()
+        },
+        "results": [r.to_json() for r in results],
+    }
+    (out / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
+    png = out / "latest.png"
+    png.unlink(missing_ok=True)  # never leave an older run's plot beside a new table
+    try:
+        from benchmarks.plot import plot
+    except ImportError:
+        print("matplotlib is not installed: no latest.png", flush=True)
+    else:
+        plot(results, png, f"Klantroef benchmarks ({mode}, {meta['finished_at']})")
+    (out / "latest.md").write_text(markdown(mode, meta, ceilings, results, png.exists()))
