@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from klantroef_adapters.health import BackendReadiness
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
@@ -25,7 +24,7 @@ from klantroef_adapters.secrets_file import Secrets, load_secrets
 from klantroef_adapters.settings import Settings
 from klantroef_adapters.signing import JwtSigner, KeyRing
 from klantroef_adapters.sql.admin_repository import SqlAdminRepository
-from klantroef_adapters.sql.engine import create_engine
+from klantroef_adapters.sql.engine import SqlEngine, create_engine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
 from klantroef_adapters.sql.view_log import SqlViewLog
@@ -74,7 +73,7 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidGenerator)
 
-    engine: providers.Provider[AsyncEngine] = providers.Singleton(
+    engine: providers.Provider[SqlEngine] = providers.Singleton(
         create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
     )
     redis: providers.Provider[Redis | None] = providers.Singleton(make_redis, settings)

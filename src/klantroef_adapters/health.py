@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from klantroef_adapters.sql.engine import SqlEngine
 
 CHECK_TIMEOUT = 2.0
 
@@ -15,7 +16,7 @@ CHECK_TIMEOUT = 2.0
 class BackendReadiness:
     """Pings the database and, when configured, Redis, each with a short timeout."""
 
-    def __init__(self, engine: AsyncEngine, redis: Redis | None) -> None:
+    def __init__(self, engine: SqlEngine, redis: Redis | None) -> None:
         self._engine = engine
         self._redis = redis
 

@@ -6,9 +6,8 @@ from typing import Any
 
 from sqlalchemy import exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from klantroef_adapters.sql.engine import database_errors, from_db_time, to_db_time
+from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
 from klantroef_adapters.sql.tables import admin_bootstrap, admins
 from klantroef_core.domain.admin import Admin, Email
 from klantroef_core.errors import Conflict
@@ -35,7 +34,7 @@ def _values(admin: Admin) -> dict[str, Any]:
 class SqlAdminRepository:
     """Admins in one table; the email's unique index settles races."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: SqlEngine) -> None:
         self._engine = engine
 
     async def add(self, admin: Admin) -> None:

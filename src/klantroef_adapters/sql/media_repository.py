@@ -7,9 +7,8 @@ from typing import Any
 
 from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from klantroef_adapters.sql.engine import database_errors, from_db_time, to_db_time
+from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
 from klantroef_adapters.sql.tables import (
     ID_LENGTH,
     view_clients,
@@ -71,7 +70,7 @@ def _values(item: Media) -> dict[str, Any]:
 class SqlMediaRepository:
     """One row per media item; the ``(created_at, id)`` index serves the catalogue pages."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: SqlEngine) -> None:
         self._engine = engine
 
     async def add(self, media: Media) -> None:

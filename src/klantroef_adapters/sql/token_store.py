@@ -8,18 +8,17 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, exists, select, text
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
-from klantroef_adapters.sql.engine import database_errors, from_db_time, to_db_time
+from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
 from klantroef_adapters.sql.tables import revoked_tokens
 
 
 class SqlTokenStore:
     """One row per revoked ``jti``; rows past expiry are swept on each revoke."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: SqlEngine) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
 

@@ -12,10 +12,9 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.expression import Executable
 
-from klantroef_adapters.sql.engine import database_errors, to_db_time
+from klantroef_adapters.sql.engine import SqlEngine, database_errors, to_db_time
 from klantroef_adapters.sql.media_repository import is_storable_id
 from klantroef_adapters.sql.tables import view_clients, view_days, view_totals, views
 from klantroef_core.domain.views import Analytics, DayRange, View
@@ -63,7 +62,7 @@ class SqlViewLog:
     double-counted. ``report`` is one query over the aggregates.
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: SqlEngine) -> None:
         self._engine = engine
         self._sqlite = engine.dialect.name == "sqlite"
 
