@@ -24,7 +24,7 @@ def settings_for(folder: Path, **changes: Any) -> Settings:
     """Settings for a private data folder, with argon2 parameters too small to notice."""
     base = Settings(
         data_dir=folder,
-        database_url=f"sqlite+aiosqlite:///{folder / 'klantroef.db'}",
+        database_url=f"sqlite:///{folder / 'klantroef.db'}",
         media_dir=folder / "media",
         access_secret="a" * 40,
         stream_secret="s" * 40,

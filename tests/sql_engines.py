@@ -18,7 +18,7 @@ from tests.services import MARIADB_URL, require
 @asynccontextmanager
 async def sqlite_engine(folder: Path) -> AsyncIterator[AsyncEngine]:
     """A fresh SQLite database file with the schema."""
-    engine = create_engine(f"sqlite+aiosqlite:///{folder / 'contract.db'}")
+    engine = create_engine(f"sqlite:///{folder / 'contract.db'}")
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
     try:

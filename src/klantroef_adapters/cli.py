@@ -60,7 +60,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "limits must be shared between processes"
         )
     if args.workers > 1 and is_sqlite(settings.database_url):
-        logger.warning("several workers on SQLite: writes are serialised by the database file")
+        logger.warning(
+            "several workers on one SQLite file: each worker's writes wait for the others' "
+            "locks with its event loop blocked (up to 5 s); prefer MySQL/MariaDB"
+        )
     load_secrets(settings)  # create the secrets file once, before workers start
     settings.media_dir.mkdir(parents=True, exist_ok=True)
     removed = asyncio.run(LocalMediaStorage(settings.media_dir).remove_stale_partials())

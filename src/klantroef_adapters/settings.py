@@ -89,7 +89,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=env.get("KLANTROEF_DATABASE_URL")
-            or f"sqlite+aiosqlite:///{data_dir / 'klantroef.db'}",
+            or f"sqlite:///{data_dir / 'klantroef.db'}",
             redis_url=env.get("KLANTROEF_REDIS_URL") or None,
             media_dir=Path(env.get("KLANTROEF_MEDIA_DIR") or data_dir / "media"),
             access_secret=env.get("KLANTROEF_ACCESS_SECRET") or None,

@@ -24,7 +24,7 @@ def _differences(connection: Connection) -> list[object]:
 
 async def _fresh_url(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'migrated.db'}"
+        return f"sqlite:///{tmp_path / 'migrated.db'}"
     require("MariaDB", MARIADB_URL)
     url = MARIADB_URL.rsplit("/", 1)[0] + "/klantroef_migrations"
     await ensure_mariadb_database(url)

@@ -13,7 +13,7 @@ from klantroef_core.domain.rates import Rate
 def test_no_variables_at_all_give_the_embedded_default() -> None:
     settings = Settings.from_env({})
     assert settings.data_dir == Path("var")
-    assert settings.database_url == "sqlite+aiosqlite:///var/klantroef.db"
+    assert settings.database_url == "sqlite:///var/klantroef.db"
     assert settings.redis_url is None
     assert settings.media_dir == Path("var/media")
     assert settings.max_upload_bytes == 2 * GIB
@@ -34,7 +34,7 @@ def test_variables_are_read_and_parsed() -> None:
             "KLANTROEF_PUBLIC_BASE_URL": "https://media.example.com/",
         }
     )
-    assert settings.database_url == "sqlite+aiosqlite:////srv/k/klantroef.db"
+    assert settings.database_url == "sqlite:////srv/k/klantroef.db"
     assert settings.trusted_proxies == ("10.0.0.0/8", "::1")
     assert settings.view_rate == Rate(100, 300)
     assert settings.signup_open is True
