@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
@@ -23,6 +23,9 @@ from klantroef_core.errors import Conflict
 # Children first, so the explicit delete does not lean on ON DELETE CASCADE
 # (which SQLite only honours with PRAGMA foreign_keys=ON).
 _LOGGED_ABOUT_MEDIA = (views, view_days, view_clients, view_totals)
+
+# Built once: constructing and cache-keying a select costs more CPU than running it.
+_BY_ID = select(media_table).where(media_table.c.id == bindparam("media_id"))
 
 
 def is_storable_id(media_id: str) -> bool:
@@ -85,8 +88,7 @@ class SqlMediaRepository:
         if not is_storable_id(media_id):
             return None
         async with database_errors(), self._engine.connect() as conn:
-            query = select(media_table).where(media_table.c.id == media_id)
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(_BY_ID, {"media_id": media_id})).first()
         return _row_to_media(row) if _same_id(row, media_id) else None
 
     async def list_page(self, limit: int, after: tuple[datetime, str] | None) -> list[Media]:
