@@ -102,7 +102,7 @@ CASES: tuple[Case, ...] = (
     ),
     Case(
         key="analytics_miss",
-        title="GET /media/{id}/analytics, cache miss, seeded views over 365 days, 1 connection",
+        title="GET /media/{id}/analytics, random from/to (sliced from the cached whole report), 1M views over 365 days, 1 connection",
         routes=(MEDIA, ANALYTICS),
         path="/media/{analytics_media}/analytics",
         target=Target(max_p50_ms=5),

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.view_log import InMemoryViewLog
+from klantroef_adapters.sql.engine import SqlEngine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from klantroef_adapters.sql.tables import media, view_clients, view_days, view_totals, views
 from klantroef_adapters.sql.view_log import SqlViewLog
@@ -73,7 +73,7 @@ class MediaAndViews:
 
     media: MediaRepository
     views: ViewLog
-    engine: AsyncEngine | None = field(default=None)
+    engine: SqlEngine | None = field(default=None)
 
     async def fresh(self) -> MediaAndViews:
         """The same store emptied: new objects in memory, rows deleted in SQL."""

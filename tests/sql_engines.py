@@ -8,15 +8,15 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
-from klantroef_adapters.sql.engine import create_engine
+from klantroef_adapters.sql.engine import SqlEngine, create_engine
 from klantroef_adapters.sql.tables import metadata
 from tests.services import MARIADB_URL, require
 
 
 @asynccontextmanager
-async def sqlite_engine(folder: Path) -> AsyncIterator[AsyncEngine]:
+async def sqlite_engine(folder: Path) -> AsyncIterator[SqlEngine]:
     """A fresh SQLite database file with the schema."""
     engine = create_engine(f"sqlite:///{folder / 'contract.db'}")
     async with engine.begin() as conn:
@@ -42,7 +42,7 @@ async def ensure_mariadb_database(url: str) -> None:
 
 
 @asynccontextmanager
-async def mariadb_engine(url: str = MARIADB_URL) -> AsyncIterator[AsyncEngine]:
+async def mariadb_engine(url: str = MARIADB_URL) -> AsyncIterator[SqlEngine]:
     """The MariaDB test database with the schema, emptied again afterwards."""
     require("MariaDB", url)
     await ensure_mariadb_database(url)

@@ -6,13 +6,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from klantroef_adapters.sql.engine import SqlEngine
 from tests.sql_engines import mariadb_engine, sqlite_engine
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])
-async def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+async def sql_engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlEngine]:
     """Each SQL engine in turn, with the schema and no rows."""
     if request.param == "sqlite":
         async with sqlite_engine(tmp_path) as engine:
