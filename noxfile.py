@@ -15,6 +15,7 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
+    session.run("mypy", "--strict", "tests", "benchmarks")
     session.run("lint-imports")
 
 

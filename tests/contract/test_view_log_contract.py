@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from klantroef_adapters.sql.engine import create_engine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
@@ -216,6 +217,7 @@ async def test_a_view_that_loses_a_deadlock_is_retried_and_counted_once(
         item = make_media()
         await media.add(item)
         await views.record(make_view(item.id, viewed_at=MIDNIGHT))
+        assert isinstance(engine, AsyncEngine)  # MariaDB: the real async engine
         async with engine.connect() as rival:
             await rival.begin()
             # Weigh the rival down, so InnoDB picks the view as the deadlock victim.

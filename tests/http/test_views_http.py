@@ -79,7 +79,8 @@ async def from_peer(container: Container, peer: str) -> AsyncIterator[httpx.Asyn
     address (so its views count as client "unknown"); httpx's ASGI transport lets
     a test choose the peer, which the trusted-proxy rule depends on.
     """
-    transport = httpx.ASGITransport(app=build_app(container), client=(peer, 40_000))
+    app: Any = build_app(container)  # Litestar's precise ASGI types vs httpx's loose ones
+    transport = httpx.ASGITransport(app=app, client=(peer, 40_000))
     async with httpx.AsyncClient(transport=transport, base_url="http://klantroef.test") as http:
         yield http
 

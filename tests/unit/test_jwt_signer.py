@@ -103,9 +103,12 @@ def test_a_token_signed_with_a_key_we_no_longer_hold_is_refused() -> None:
         SIGNER.verify_access(token, START)
 
 
+def _segment(part: dict[str, object] | dict[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+
 def _unsigned(header: dict[str, str], claims: dict[str, object]) -> str:
-    encode = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
-    return f"{encode(header)}.{encode(claims)}."
+    return f"{_segment(header)}.{_segment(claims)}."
 
 
 def test_alg_none_is_refused() -> None:
