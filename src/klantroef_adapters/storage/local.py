@@ -116,9 +116,7 @@ def _fsync_folder(folder: Path) -> None:
 class LocalMediaStorage:
     """Blobs as files named by their key under ``root`` (created on first write)."""
 
-    def __init__(
-        self, root: Path | str, *, write_buffer: int = MIB, read_chunk: int = 256 * 1024
-    ) -> None:
+    def __init__(self, root: Path | str, *, write_buffer: int = MIB, read_chunk: int = MIB) -> None:
         self.root = Path(root)
         self._write_buffer = write_buffer
         self._read_chunk = read_chunk
@@ -160,19 +158,20 @@ class LocalMediaStorage:
         path = self._path(key)
         if start < 0 or end < start:
             raise ValueError(f"not a byte range: {start}-{end}")
-        try:
-            fd = await asyncio.to_thread(os.open, path, os.O_RDONLY)
+        first = min(self._read_chunk, end - start + 1)
+        try:  # one hop to a thread opens the file and reads the first chunk
+            fd, chunk = await asyncio.to_thread(_open_and_read, path, first, start)
         except FileNotFoundError as exc:
             raise NotFound("no blob is stored under this key", code="blob_missing") from exc
         try:
             position = start
-            while position <= end:
-                size = min(self._read_chunk, end - position + 1)
-                chunk = await asyncio.to_thread(os.pread, fd, size, position)
-                if not chunk:
-                    return
+            while chunk:
                 position += len(chunk)
                 yield chunk
+                if position > end:
+                    return
+                size = min(self._read_chunk, end - position + 1)
+                chunk = await asyncio.to_thread(os.pread, fd, size, position)
         finally:
             os.close(fd)
 
@@ -199,3 +198,13 @@ class LocalMediaStorage:
             return removed
 
         return await asyncio.to_thread(sweep)
+
+
+def _open_and_read(path: Path, size: int, position: int) -> tuple[int, bytes]:
+    """Open ``path`` and read ``size`` bytes at ``position``; the caller closes the fd."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return fd, os.pread(fd, size, position)
+    except BaseException:
+        os.close(fd)
+        raise
