@@ -170,7 +170,6 @@ class Container(containers.DeclarativeContainer):
     )
     record_view = providers.Factory(
         RecordView,
-        media=media_repository,
         views=view_log,
         cache=analytics_cache,
         limiter=rate_limiter,

@@ -97,7 +97,6 @@ class World:
     @property
     def record(self) -> RecordView:
         return RecordView(
-            media=self.media,
             views=self.views,
             cache=self.cache,
             limiter=self.limiter,

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from klantroef_core.domain.media import Media, MediaPage
-from klantroef_core.errors import InvalidInput, NotFound, Unavailable
+from klantroef_core.errors import InvalidInput, Unavailable
 from klantroef_core.ports import AnalyticsCache, MediaRepository, MediaStorage
+from klantroef_core.use_cases.media_lookup import media_not_found, require_media
 
 logger = logging.getLogger("klantroef.media")
 
@@ -71,10 +72,7 @@ class GetMedia:
     media: MediaRepository
 
     async def __call__(self, media_id: str) -> Media:
-        item = await self.media.get(media_id)
-        if item is None:
-            raise NotFound("no media item has this id", code="media_not_found")
-        return item
+        return await require_media(self.media, media_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +86,7 @@ class DeleteMedia:
     async def __call__(self, media_id: str) -> Media:
         item = await self.media.delete(media_id)
         if item is None:
-            raise NotFound("no media item has this id", code="media_not_found")
+            raise media_not_found()
         await self.storage.delete(item.storage_key)
         if self.cache is not None:
             try:  # cached reports of a deleted item must not be served

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from klantroef_core.domain.media import Media
 from klantroef_core.domain.tokens import IssuedToken, StreamClaims
-from klantroef_core.errors import InvalidInput, NotFound
+from klantroef_core.errors import InvalidInput
 from klantroef_core.ports import Clock, IdGenerator, MediaRepository, MediaStorage, Signer
+from klantroef_core.use_cases.media_lookup import require_media
 from klantroef_core.use_cases.stream_access import CheckStreamToken
 
 DEFAULT_LINK_TTL = timedelta(minutes=10)
@@ -34,8 +35,7 @@ class IssueStreamLink:
             raise InvalidInput("a stream link must live a positive time")
 
     async def __call__(self, media_id: str) -> IssuedToken:
-        if await self.media.get(media_id) is None:
-            raise NotFound("no media item has this id", code="media_not_found")
+        await require_media(self.media, media_id)
         now = self.clock.now()
         claims = StreamClaims(
             media_id=media_id,
@@ -78,7 +78,4 @@ class OpenStream:
 
     async def __call__(self, media_id: str, token: str | None) -> MediaStream:
         self.check(media_id, token)
-        item = await self.media.get(media_id)
-        if item is None:
-            raise NotFound("no media item has this id", code="media_not_found")
-        return MediaStream(item, self.storage)
+        return MediaStream(await require_media(self.media, media_id), self.storage)

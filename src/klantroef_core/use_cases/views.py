@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.views import Analytics, DayRange, View
-from klantroef_core.errors import NotFound, RateLimited, Unavailable
+from klantroef_core.errors import RateLimited, Unavailable
 from klantroef_core.ports import (
     AnalyticsCache,
     Clock,
@@ -17,16 +17,13 @@ from klantroef_core.ports import (
     RateLimiter,
     ViewLog,
 )
+from klantroef_core.use_cases.media_lookup import require_media
 
 logger = logging.getLogger("klantroef.views")
 
 ALL_DAYS = DayRange()
 VIEW_POLICY = "views"
 """The name the view quota goes by in ``RateLimit-Policy``."""
-
-
-def _media_not_found() -> NotFound:
-    return NotFound("no media with this id", code="media_not_found")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +46,6 @@ class RecordView:
     next read includes it; a cache failure there is logged, never raised.
     """
 
-    media: MediaRepository
     views: ViewLog
     cache: AnalyticsCache
     limiter: RateLimiter
@@ -119,11 +115,11 @@ class GetAnalytics:
             found = await self.cache.lookup(media_id, ALL_DAYS)
         except Unavailable as exc:
             logger.warning("analytics cache unreachable; reading the log: %s", exc.detail)
-            await self._require_media(media_id)
+            await require_media(self.media, media_id)
             return await self.views.report(media_id, ALL_DAYS)
         if found.report is not None:
             return found.report
-        await self._require_media(media_id)
+        await require_media(self.media, media_id)
         generation = found.generation
         report = await self.views.report(media_id, ALL_DAYS)
         try:
@@ -131,7 +127,3 @@ class GetAnalytics:
         except Unavailable as exc:
             logger.warning("analytics cache unreachable; report not cached: %s", exc.detail)
         return report
-
-    async def _require_media(self, media_id: str) -> None:
-        if await self.media.get(media_id) is None:
-            raise _media_not_found()
