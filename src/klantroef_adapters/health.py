@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -35,9 +36,9 @@ class BackendReadiness:
         await self._redis.ping()
 
 
-async def _answers(probe: object) -> bool:
+async def _answers(probe: Coroutine[Any, Any, None]) -> bool:
     try:
-        await asyncio.wait_for(probe, CHECK_TIMEOUT)  # type: ignore[arg-type]
+        await asyncio.wait_for(probe, CHECK_TIMEOUT)
     except Exception:  # any failure means "not ready"; the reason goes to the logs elsewhere
         return False
     return True
