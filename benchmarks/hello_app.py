@@ -1,7 +1,7 @@
 """The hello-world ceiling: the smallest Litestar app, served exactly as ``klantroef serve`` serves.
 
 ``python -m benchmarks.hello_app --server granian --port 8001`` starts it with the
-same server options as ``klantroef_adapters.cli`` uses (one worker, no access log),
+same server options as ``klantroef_app.cli`` uses (one worker, no access log),
 so the gap between this and a Klantroef route is the cost of Klantroef itself.
 """
 

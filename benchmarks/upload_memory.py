@@ -140,7 +140,7 @@ def server(folder: Path, kind: str, max_bytes: int) -> Iterator[tuple[str, int]]
         "KLANTROEF_ARGON2_MEMORY_COST": "8",
         "KLANTROEF_ARGON2_PARALLELISM": "1",
     }
-    command = [sys.executable, "-m", "klantroef_adapters.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "klantroef_app.cli", "serve", "--port", str(port)]
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(
         [*command, "--server", kind],

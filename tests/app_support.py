@@ -11,10 +11,10 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-from klantroef_adapters.container import Container
-from klantroef_adapters.entrypoint import build_app
 from klantroef_adapters.migrate import upgrade
-from klantroef_adapters.settings import Settings
+from klantroef_app.asgi import build_app
+from klantroef_app.container import Container
+from klantroef_app.settings import Settings
 
 ADMIN_EMAIL = "ann@example.com"
 ADMIN_PASSWORD = "correct horse battery"

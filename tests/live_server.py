@@ -53,7 +53,7 @@ def live_server(
         **FAST_ARGON2,
         **(env or {}),
     }
-    command = [sys.executable, "-m", "klantroef_adapters.cli", "serve", "--port", str(port), *args]
+    command = [sys.executable, "-m", "klantroef_app.cli", "serve", "--port", str(port), *args]
     if not migrate:
         command.append("--no-migrate")
     with log.open("wb") as output:

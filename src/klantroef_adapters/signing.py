@@ -12,13 +12,14 @@ from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwk import KeySet, OctKey
 
 from klantroef_core.domain.tokens import AccessClaims, StreamClaims
-from klantroef_core.errors import Forbidden, KlantroefError, Unauthorized
+from klantroef_core.errors import TokenRejected
 
 ALGORITHM = "HS256"
 MIN_KEY_BYTES = 32
 MAX_TOKEN_LENGTH = 4096
 ACCESS_AUDIENCE = "klantroef:api"
 STREAM_AUDIENCE = "klantroef:stream"
+MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment a datetime holds
 
 
 class KeyTooShortError(ValueError):
@@ -63,15 +64,15 @@ class _Codec:
         body = {"iss": self._issuer, "aud": self._audience, **claims}
         return jwt.encode(header, body, self._signing_key, algorithms=[ALGORITHM])
 
-    def verify(self, token: str, now: datetime, error: type[KlantroefError]) -> dict[str, Any]:
+    def verify(self, token: str, now: datetime) -> dict[str, Any]:
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
-            raise error("the token is malformed", code="token_invalid")
+            raise TokenRejected("invalid")
         try:
             decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
         except (JoseError, ValueError, TypeError, KeyError) as exc:
-            raise error("the token is not genuine", code="token_invalid") from exc
+            raise TokenRejected("invalid") from exc
         if decoded.header.get("kid") not in self._ring.keys:
-            raise error("the token names an unknown key", code="token_invalid")
+            raise TokenRejected("invalid")
         claims = decoded.claims
         registry = jwt.JWTClaimsRegistry(
             now=int(now.timestamp()),
@@ -84,17 +85,20 @@ class _Codec:
             exp={"essential": True},
         )
         for name in ("exp", "iat"):
-            if not isinstance(claims.get(name), int) or isinstance(claims.get(name), bool):
-                raise error("the token's times are missing or malformed", code="token_invalid")
+            moment = claims.get(name)
+            if not isinstance(moment, int) or isinstance(moment, bool):
+                raise TokenRejected("invalid")
+            if not 0 <= moment <= MAX_TIMESTAMP:  # datetime could not hold it
+                raise TokenRejected("invalid")
         # RFC 7519: valid only *before* exp. Checked first, so expiry has its own code.
         if now.timestamp() >= claims["exp"] + self._leeway:
-            raise error("the token has expired", code="token_expired")
+            raise TokenRejected("expired")
         try:
             registry.validate(claims)
         except ExpiredTokenError as exc:
-            raise error("the token has expired", code="token_expired") from exc
+            raise TokenRejected("expired") from exc
         except JoseError as exc:
-            raise error("the token's claims are not valid here", code="token_invalid") from exc
+            raise TokenRejected("invalid") from exc
         return claims
 
 
@@ -128,7 +132,7 @@ class JwtSigner:
         )
 
     def verify_access(self, token: str, now: datetime) -> AccessClaims:
-        claims = self._access.verify(token, now, Unauthorized)
+        claims = self._access.verify(token, now)
         return AccessClaims(
             subject=str(claims["sub"]),
             token_id=str(claims["jti"]),
@@ -147,7 +151,7 @@ class JwtSigner:
         )
 
     def verify_stream(self, token: str, now: datetime) -> StreamClaims:
-        claims = self._stream.verify(token, now, Forbidden)
+        claims = self._stream.verify(token, now)
         return StreamClaims(
             media_id=str(claims["sub"]),
             token_id=str(claims["jti"]),

@@ -108,3 +108,33 @@ class Unavailable(KlantroefError):
     """A backing service (database, Redis) cannot be reached; fail closed."""
 
     code = "service_unavailable"
+
+
+class PortError(Exception):
+    """What an adapter reports about the outside world, in neutral words.
+
+    Adapters raise these (and :class:`Unavailable`); the use case that called the
+    port decides what each one means to the user, so no adapter picks an HTTP
+    outcome or a wording. They are not ``KlantroefError``s: one that escapes a use
+    case is a bug, and the HTTP layer answers it as one.
+    """
+
+
+class AlreadyExists(PortError):
+    """A write found its key taken: an email, a media id, a blob key."""
+
+
+class UnknownMedia(PortError):
+    """A write refers to a media item that does not exist (any more)."""
+
+
+class BlobMissing(PortError):
+    """No bytes are stored under the key."""
+
+
+class TokenRejected(PortError):
+    """A token failed verification: ``reason`` is ``"invalid"`` or ``"expired"``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"token {reason}")
+        self.reason = reason

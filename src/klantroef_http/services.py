@@ -17,7 +17,7 @@ from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, List
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
-from klantroef_core.use_cases.views import GetAnalytics, RecordView
+from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, RecordView
 
 
 class Readiness(Protocol):
@@ -69,6 +69,8 @@ class Services(Protocol):
     def open_stream(self) -> Callable[[], OpenStream]: ...
 
     # --- views and analytics (issue 4) ---
+    @property
+    def authorise_view(self) -> Callable[[], AuthoriseView]: ...
     @property
     def record_view(self) -> Callable[[], RecordView]: ...
     @property

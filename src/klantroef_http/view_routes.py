@@ -12,29 +12,10 @@ from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from klantroef_core.domain.views import DayRange
-from klantroef_core.errors import Unauthorized
 from klantroef_core.use_cases.views import VIEW_POLICY, RecordedView
-from klantroef_http.deps import Session, client_ip, provide_session, services_of
+from klantroef_http.deps import Session, bearer_token, client_ip, provide_session, services_of
 from klantroef_http.rate_limit_headers import rate_limit_headers
 from klantroef_http.view_schemas import AnalyticsOut, ViewOut
-
-
-async def authorise_view(request: Request[Any, Any, Any], media_id: str, token: str | None) -> None:
-    """An admin's bearer token, or else a stream token of this very media item.
-
-    A request with an ``Authorization`` header is judged by it alone (401 when
-    bad); without one, the stream token is checked as for streaming (403 when
-    forged, expired or for another item). With neither: 401 ``token_missing``.
-    """
-    if request.headers.get("authorization") is not None:
-        await provide_session(request)
-        return
-    if not token:
-        raise Unauthorized(
-            "a bearer token, or this media item's stream token as ?token=, is required",
-            code="token_missing",
-        )
-    services_of(request).check_stream_token()(media_id, token)
 
 
 def _headers(recorded: RecordedView) -> dict[str, str]:
@@ -63,7 +44,9 @@ async def record_view(
         str | None, QueryParameter(name="token", description="this item's stream token")
     ] = None,
 ) -> Response[ViewOut]:
-    await authorise_view(request, media_id, token)
+    await services_of(request).authorise_view()(
+        media_id, bearer=bearer_token(request), stream_token=token
+    )
     recorded = await services_of(request).record_view()(media_id, client_ip(request))
     return Response(
         ViewOut.of(recorded.view), status_code=HTTP_201_CREATED, headers=_headers(recorded)

@@ -12,7 +12,7 @@ import pytest
 from klantroef_adapters.memory.admin_repository import InMemoryAdminRepository
 from klantroef_adapters.sql.admin_repository import SqlAdminRepository
 from klantroef_core.domain.admin import Admin, Email
-from klantroef_core.errors import Conflict
+from klantroef_core.errors import AlreadyExists
 from klantroef_core.ports import AdminRepository
 from tests.sql_engines import mariadb_engine, sqlite_engine
 
@@ -53,7 +53,7 @@ async def test_unknown_admins_are_none(admins: AdminRepository) -> None:
 
 async def test_a_taken_email_conflicts(admins: AdminRepository) -> None:
     await admins.add(an_admin(1, "ann@example.com"))
-    with pytest.raises(Conflict):
+    with pytest.raises(AlreadyExists):
         await admins.add(an_admin(2, "ann@example.com"))
 
 

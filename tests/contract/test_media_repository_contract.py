@@ -12,7 +12,7 @@ import pytest
 
 from klantroef_core.domain.media import Media, MediaType
 from klantroef_core.domain.views import DayRange
-from klantroef_core.errors import Conflict, NotFound
+from klantroef_core.errors import AlreadyExists, UnknownMedia
 from tests.factories import (
     A_MOMENT,
     MEDIA_STORES,
@@ -116,7 +116,7 @@ async def test_adding_an_id_twice_is_a_conflict(store: MediaAndViews) -> None:
     item = make_media()
     await store.media.add(item)
 
-    with pytest.raises(Conflict):
+    with pytest.raises(AlreadyExists):
         await store.media.add(item)
 
 
@@ -204,7 +204,7 @@ async def test_an_item_added_again_after_delete_starts_with_no_views(
     await store.views.record(make_view(item.id))
     await store.media.delete(item.id)
 
-    with pytest.raises(NotFound):
+    with pytest.raises(UnknownMedia):
         await store.views.record(make_view(item.id))
     await store.media.add(item)
 
@@ -219,7 +219,7 @@ async def test_a_delete_racing_views_leaves_nothing_counted(store: MediaAndViews
     async def view(n: int) -> bool:
         try:
             await store.views.record(make_view(item.id, client=f"198.51.100.{n % 7}"))
-        except NotFound:
+        except UnknownMedia:
             return False
         return True
 

@@ -11,7 +11,7 @@ import pytest
 
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
 from klantroef_adapters.storage.local import LocalMediaStorage
-from klantroef_core.errors import Conflict, NotFound, Unavailable
+from klantroef_core.errors import AlreadyExists, BlobMissing, Unavailable
 from klantroef_core.ports import MediaStorage
 
 STORES = ("memory", "local")
@@ -99,7 +99,7 @@ async def test_a_range_past_the_end_stops_at_the_last_byte(storage: MediaStorage
 
 
 async def test_reading_a_missing_blob_is_not_found(storage: MediaStorage) -> None:
-    with pytest.raises(NotFound):
+    with pytest.raises(BlobMissing):
         await read_all(storage, "nothing-here", 0, 10)
 
 
@@ -142,7 +142,7 @@ async def test_a_blob_is_invisible_until_its_last_chunk_arrived(storage: MediaSt
     task = asyncio.create_task(storage.save("blob", slow()))
     await asyncio.sleep(0.05)
     assert not await storage.exists("blob")
-    with pytest.raises(NotFound):
+    with pytest.raises(BlobMissing):
         await read_all(storage, "blob", 0, 0)
 
     release.set()
@@ -153,7 +153,7 @@ async def test_a_blob_is_invisible_until_its_last_chunk_arrived(storage: MediaSt
 async def test_a_stored_blob_is_never_replaced(storage: MediaStorage) -> None:
     await storage.save("blob", chunks_of(b"first"))
 
-    with pytest.raises(Conflict):
+    with pytest.raises(AlreadyExists):
         await storage.save("blob", chunks_of(b"second"))
 
     assert await read_all(storage, "blob", 0, 100) == b"first"
@@ -167,7 +167,7 @@ async def test_two_concurrent_saves_of_one_key_keep_exactly_one(storage: MediaSt
         return_exceptions=True,
     )
 
-    assert sorted(type(result).__name__ for result in results) == ["Conflict", "StoredBlob"]
+    assert sorted(type(result).__name__ for result in results) == ["AlreadyExists", "StoredBlob"]
     stored = await read_all(storage, "blob", 0, 20_000)
     assert stored in (b"a" * 10_000, b"b" * 10_000)
     assert leftovers(storage) == []

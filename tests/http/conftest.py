@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from klantroef_adapters.container import Container
+from klantroef_app.container import Container
 from tests.app_support import app_client, migrated_container, settings_for
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from klantroef_adapters.container import Container
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
+from klantroef_app.container import Container
 from klantroef_core.errors import Unavailable
 from tests.app_support import (
     ADMIN_EMAIL,
@@ -152,7 +152,7 @@ async def test_protected_routes_fail_closed_when_revocations_cannot_be_checked(
     client: Client, container: Container
 ) -> None:
     headers = await signed_in(client)
-    with container.token_store.override(UnreachableTokenStore()):
+    with container.token_store.override(UnreachableTokenStore(container.clock())):
         assert_problem(await client.get("/auth/me", headers=headers), 503, "service_unavailable")
     assert (await client.get("/auth/me", headers=headers)).status_code == 200
 

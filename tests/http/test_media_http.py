@@ -20,8 +20,8 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
-from klantroef_adapters.container import Container, close
 from klantroef_adapters.sql.tables import media as media_table
+from klantroef_app.container import Container, close
 from tests.app_support import app_client, migrated_container, settings_for, signed_in
 from tests.fakes import FakeClock
 from tests.http.test_auth_http import assert_problem

@@ -16,10 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from klantroef_adapters.container import Container
-from klantroef_adapters.entrypoint import build_app
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app.asgi import build_app
+from klantroef_app.container import Container
 from tests.app_support import ADMIN_EMAIL, ADMIN_PASSWORD, settings_for
 from tests.media_samples import media_file, multipart_body
 

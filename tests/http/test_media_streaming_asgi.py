@@ -15,9 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 from litestar import Litestar
 
-from klantroef_adapters.container import Container, close
-from klantroef_adapters.entrypoint import build_app
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app.asgi import build_app
+from klantroef_app.container import Container, close
 from tests.app_support import migrated_container, settings_for, signed_in
 from tests.media_samples import media_file, multipart_body
 

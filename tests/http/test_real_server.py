@@ -41,7 +41,7 @@ def test_a_fresh_data_folder_serves_the_whole_auth_flow(tmp_path: Path) -> None:
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``klantroef ARGS`` with only ``env`` (and PATH) in its environment."""
     return subprocess.run(
-        [sys.executable, "-m", "klantroef_adapters.cli", *args],
+        [sys.executable, "-m", "klantroef_app.cli", *args],
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,

@@ -18,9 +18,9 @@ from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from klantroef_adapters.container import Container, close
-from klantroef_adapters.entrypoint import build_app
 from klantroef_adapters.sql.tables import view_clients, views
+from klantroef_app.asgi import build_app
+from klantroef_app.container import Container, close
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.tokens import StreamClaims
 from tests.app_support import app_client, migrated_container, settings_for, signed_in

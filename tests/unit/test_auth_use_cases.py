@@ -29,7 +29,7 @@ class World:
         self.ids = SequentialIds()
         self.admins = InMemoryAdminRepository()
         self.hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        self.tokens = InMemoryTokenStore(now=self.clock.now)
+        self.tokens = InMemoryTokenStore(self.clock)
         self.signer = JwtSigner(KeyRing({"a1": b"a" * 32}, "a1"), KeyRing({"s1": b"s" * 32}, "s1"))
         self.signup = Signup(self.admins, self.hasher, self.clock, self.ids, signup_open)
         self.login = Login(

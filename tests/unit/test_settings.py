@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from klantroef_adapters.settings import GIB, Settings, SettingsError
+from klantroef_app.settings import GIB, Settings, SettingsError
 from klantroef_core.domain.rates import Rate
 
 

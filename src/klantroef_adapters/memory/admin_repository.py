@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from klantroef_core.domain.admin import Admin, Email
-from klantroef_core.errors import Conflict
+from klantroef_core.errors import AlreadyExists
 
 
 class InMemoryAdminRepository:
@@ -14,7 +14,7 @@ class InMemoryAdminRepository:
 
     async def add(self, admin: Admin) -> None:
         if any(a.email == admin.email for a in self.admins.values()):
-            raise Conflict("this email is already taken", code="email_taken")
+            raise AlreadyExists(f"admin {admin.email}")
         self.admins[admin.id] = admin
 
     async def add_if_none_exist(self, admin: Admin) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from klantroef_core.domain.media import Media
-from klantroef_core.errors import Conflict
+from klantroef_core.errors import AlreadyExists
 
 _Key = tuple[datetime, str]
 
@@ -36,9 +36,9 @@ class InMemoryMediaRepository:
 
     async def add(self, media: Media) -> None:
         if media.id in self._items:
-            raise Conflict("a media item with this id exists", code="media_exists")
+            raise AlreadyExists(f"media {media.id}")
         if media.storage_key in self._storage_keys:
-            raise Conflict("a media item with this storage key exists", code="media_exists")
+            raise AlreadyExists(f"media {media.id}")
         self._items[media.id] = media
         self._storage_keys.add(media.storage_key)
         bisect.insort(self._order, (media.created_at, media.id))

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from klantroef_adapters.storage.keys import check_key
-from klantroef_core.errors import Conflict, NotFound
+from klantroef_core.errors import AlreadyExists, BlobMissing
 from klantroef_core.ports import StoredBlob
 
 
@@ -34,7 +34,7 @@ class InMemoryMediaStorage:
     async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
         check_key(key)
         if key in self._blobs:
-            raise Conflict("a blob with this key exists", code="blob_exists")
+            raise AlreadyExists(f"blob {key}")
         data = bytearray()
         digest = hashlib.sha256()
         self.writes_in_progress += 1
@@ -45,7 +45,7 @@ class InMemoryMediaStorage:
         finally:
             self.writes_in_progress -= 1
         if key in self._blobs:  # another save of the same key finished first
-            raise Conflict("a blob with this key exists", code="blob_exists")
+            raise AlreadyExists(f"blob {key}")
         self._blobs[key] = bytes(data)
         return StoredBlob(key=key, size=len(data), sha256=digest.hexdigest())
 
@@ -55,7 +55,7 @@ class InMemoryMediaStorage:
             raise ValueError(f"not a byte range: {start}-{end}")
         blob = self._blobs.get(key)
         if blob is None:
-            raise NotFound("no blob is stored under this key", code="blob_missing")
+            raise BlobMissing(key)
         stop = min(end + 1, len(blob))
         for position in range(start, stop, self._read_chunk):
             yield blob[position : min(position + self._read_chunk, stop)]

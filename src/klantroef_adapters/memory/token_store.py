@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+from klantroef_core.ports import Clock
 
 
 class InMemoryTokenStore:
@@ -20,8 +17,8 @@ class InMemoryTokenStore:
     whose tokens' signing keys usually die with it too; use a shared store otherwise.
     """
 
-    def __init__(self, *, now: Callable[[], datetime] = _utc_now, sweep_every: int = 256) -> None:
-        self._now = now
+    def __init__(self, clock: Clock, *, sweep_every: int = 256) -> None:
+        self._now = clock.now
         self._sweep_every = sweep_every
         self._revocations_since_sweep = 0
         self._revoked: dict[str, datetime] = {}
@@ -43,14 +40,6 @@ class InMemoryTokenStore:
             del self._revoked[token_id]
             return False
         return True
-
-    async def ping(self) -> None:
-        return None
-
-    @property
-    def revoked(self) -> dict[str, datetime]:
-        """A copy of what is remembered: token id to expiry (expired ones included)."""
-        return dict(self._revoked)
 
     def _maybe_sweep(self, now: datetime) -> None:
         self._revocations_since_sweep += 1

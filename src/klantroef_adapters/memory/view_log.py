@@ -7,7 +7,7 @@ from datetime import UTC, date
 
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_core.domain.views import Analytics, DayRange, View
-from klantroef_core.errors import NotFound
+from klantroef_core.errors import UnknownMedia
 
 
 class InMemoryViewLog:
@@ -16,7 +16,7 @@ class InMemoryViewLog:
     ``record`` and ``report`` never await, so each is atomic within one event
     loop. Built over an :class:`InMemoryMediaRepository`, it behaves like the
     SQL schema's foreign keys: a view of an unknown item is refused with
-    :class:`~klantroef_core.errors.NotFound`, and deleting an item forgets its
+    :class:`~klantroef_core.errors.UnknownMedia`, and deleting an item forgets its
     views. Without one, any media id is accepted.
     """
 
@@ -40,7 +40,7 @@ class InMemoryViewLog:
 
     async def record(self, view: View) -> None:
         if self._media is not None and not self._media.contains(view.media_id):
-            raise NotFound("no media with this id", code="media_not_found")
+            raise UnknownMedia(view.media_id)
         self._log[view.media_id].append(view)
         self._days[view.media_id][view.viewed_at.astimezone(UTC).date()] += 1
         self._clients[view.media_id].add(view.client)

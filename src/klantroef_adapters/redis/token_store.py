@@ -8,38 +8,51 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from klantroef_adapters.redis.client import unavailable_on_failure
+from klantroef_core.ports import Clock
+
+# Redis forgets a revocation this long after its token expired. The check itself
+# compares the stored expiry with the Clock port, so a Redis clock running ahead
+# of ours can never forget a revocation early; the margin only bounds memory.
+FORGET_AFTER_MS = 60_000
+
+# KEYS[1]: the revocation. ARGV: expiry in ms since the epoch, key deadline in ms.
+# Keeps the later expiry when a token is revoked twice: never shortened.
+_REVOKE = """
+local known = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > known then
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+end
+return 1
+"""
 
 
 class RedisTokenStore:
     """A :class:`~klantroef_core.ports.token_store.TokenStore` with one key per revoked id.
 
-    Each key expires, by Redis's own clock, when its token would have: the store
-    forgets on its own, and no instance's clock decides. Revoking again may extend
-    a revocation, never shorten it; one already past its expiry is not stored.
+    The key holds the token's expiry (ms since the epoch); a token is revoked
+    while that expiry is later than the Clock's now. Each key is dropped by
+    Redis a minute after its token expired, so the store forgets on its own.
     """
 
-    def __init__(self, client: Redis, *, prefix: str = "klantroef:") -> None:
+    def __init__(self, client: Redis, clock: Clock, *, prefix: str = "klantroef:") -> None:
         self._client = client
+        self._clock = clock
         self._prefix = prefix
+        self._revoke = client.register_script(_REVOKE)
 
     async def revoke(self, token_id: str, expires_at: datetime) -> None:
         if expires_at.tzinfo is None:
             raise ValueError("expires_at must be timezone-aware")
-        key = self._key(token_id)
+        if expires_at <= self._clock.now():
+            return
         at_ms = math.ceil(expires_at.timestamp() * 1000)
         with unavailable_on_failure("token store"):
-            async with self._client.pipeline(transaction=True) as pipe:
-                pipe.set(key, b"1", pxat=at_ms, nx=True)
-                pipe.pexpireat(key, at_ms, gt=True)
-                await pipe.execute()
+            await self._revoke(keys=[self._key(token_id)], args=[at_ms, at_ms + FORGET_AFTER_MS])
 
     async def is_revoked(self, token_id: str) -> bool:
         with unavailable_on_failure("token store"):
-            return bool(await self._client.exists(self._key(token_id)))
-
-    async def ping(self) -> None:
-        with unavailable_on_failure("token store"):
-            await self._client.ping()
+            stored = await self._client.get(self._key(token_id))
+        return stored is not None and int(stored) > self._clock.now().timestamp() * 1000
 
     def _key(self, token_id: str) -> str:
         return f"{self._prefix}revoked:{token_id}"

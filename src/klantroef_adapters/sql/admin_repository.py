@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
 from klantroef_adapters.sql.tables import admin_bootstrap, admins
 from klantroef_core.domain.admin import Admin, Email
-from klantroef_core.errors import Conflict
+from klantroef_core.errors import AlreadyExists
 
 
 def _row_to_admin(row: Any) -> Admin:
@@ -43,7 +43,7 @@ class SqlAdminRepository:
                 async with self._engine.begin() as conn:
                     await conn.execute(insert(admins).values(_values(admin)))
             except IntegrityError as exc:
-                raise Conflict("this email is already taken", code="email_taken") from exc
+                raise AlreadyExists(f"admin {admin.email}") from exc
 
     async def add_if_none_exist(self, admin: Admin) -> bool:
         async with database_errors():
@@ -55,7 +55,7 @@ class SqlAdminRepository:
                     await conn.execute(insert(admins).values(_values(admin)))
             except IntegrityError as exc:
                 if await self.get_by_email(admin.email) is not None:
-                    raise Conflict("this email is already taken", code="email_taken") from exc
+                    raise AlreadyExists(f"admin {admin.email}") from exc
                 return False  # another first signup won the bootstrap row
             return True
 

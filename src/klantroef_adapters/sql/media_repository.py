@@ -18,7 +18,7 @@ from klantroef_adapters.sql.tables import (
 )
 from klantroef_adapters.sql.tables import media as media_table
 from klantroef_core.domain.media import Media, MediaType
-from klantroef_core.errors import Conflict
+from klantroef_core.errors import AlreadyExists
 
 # Children first, so the explicit delete does not lean on ON DELETE CASCADE
 # (which SQLite only honours with PRAGMA foreign_keys=ON).
@@ -82,7 +82,7 @@ class SqlMediaRepository:
                 async with self._engine.begin() as conn:
                     await conn.execute(insert(media_table).values(_values(media)))
             except IntegrityError as exc:
-                raise Conflict("a media item with this id exists", code="media_exists") from exc
+                raise AlreadyExists(f"media {media.id}") from exc
 
     async def get(self, media_id: str) -> Media | None:
         if not is_storable_id(media_id):

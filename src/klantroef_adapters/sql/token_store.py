@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import delete, exists, select, text
+from sqlalchemy import delete, exists, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.expression import Executable
@@ -13,17 +13,19 @@ from sqlalchemy.sql.expression import Executable
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
 from klantroef_adapters.sql.tables import revoked_tokens
+from klantroef_core.ports import Clock
 
 
 class SqlTokenStore:
     """One row per revoked ``jti``; rows past expiry are swept on each revoke."""
 
-    def __init__(self, engine: SqlEngine) -> None:
+    def __init__(self, engine: SqlEngine, clock: Clock) -> None:
         self._engine = engine
+        self._clock = clock
         self._sqlite = engine.dialect.name == "sqlite"
 
     async def revoke(self, token_id: str, expires_at: datetime) -> None:
-        now = datetime.now(UTC)
+        now = self._clock.now()
         if expires_at <= now:
             return
         values = {"jti": token_id, "expires_at": to_db_time(expires_at)}
@@ -39,20 +41,16 @@ class SqlTokenStore:
             )
 
     async def is_revoked(self, token_id: str) -> bool:
-        now = to_db_time(datetime.now(UTC))
+        now = to_db_time(self._clock.now())
         query = select(
             exists().where(revoked_tokens.c.jti == token_id, revoked_tokens.c.expires_at > now)
         )
         async with database_errors(), self._engine.connect() as conn:
             return bool((await conn.execute(query)).scalar())
 
-    async def ping(self) -> None:
-        async with database_errors(), self._engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-
     async def active(self) -> list[tuple[str, datetime]]:
         """Every revocation that has not expired yet: token id and expiry."""
-        now = to_db_time(datetime.now(UTC))
+        now = to_db_time(self._clock.now())
         query = select(revoked_tokens.c.jti, revoked_tokens.c.expires_at).where(
             revoked_tokens.c.expires_at > now
         )
@@ -70,9 +68,9 @@ class MirroredSqlTokenStore:
     a dict lookup instead of a database round trip.
     """
 
-    def __init__(self, durable: SqlTokenStore, mirror: InMemoryTokenStore | None = None) -> None:
+    def __init__(self, durable: SqlTokenStore, clock: Clock) -> None:
         self._durable = durable
-        self._mirror = mirror or InMemoryTokenStore()
+        self._mirror = InMemoryTokenStore(clock)
         self._loaded = False
         self._loading = asyncio.Lock()
 
@@ -84,9 +82,6 @@ class MirroredSqlTokenStore:
     async def is_revoked(self, token_id: str) -> bool:
         await self._load()
         return await self._mirror.is_revoked(token_id)
-
-    async def ping(self) -> None:
-        await self._durable.ping()
 
     async def _load(self) -> None:
         if self._loaded:

@@ -19,7 +19,7 @@ from klantroef_adapters.sql.engine import SqlEngine, database_errors, to_db_time
 from klantroef_adapters.sql.media_repository import is_storable_id
 from klantroef_adapters.sql.tables import view_clients, view_days, view_totals, views
 from klantroef_core.domain.views import Analytics, DayRange, View
-from klantroef_core.errors import NotFound
+from klantroef_core.errors import UnknownMedia
 
 _log = logging.getLogger(__name__)
 
@@ -93,12 +93,12 @@ class SqlViewLog:
 
     async def record(self, view: View) -> None:
         if not is_storable_id(view.media_id):
-            raise NotFound("no media with this id", code="media_not_found")
+            raise UnknownMedia(view.media_id)
         async with database_errors():
             try:
                 await run_with_retries(lambda: self._record_once(view))
             except IntegrityError as exc:  # the media foreign key
-                raise NotFound("no media with this id", code="media_not_found") from exc
+                raise UnknownMedia(view.media_id) from exc
 
     async def report(self, media_id: str, days: DayRange) -> Analytics:
         if not is_storable_id(media_id):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from klantroef_adapters.storage.keys import check_key
-from klantroef_core.errors import Conflict, NotFound, Unavailable
+from klantroef_core.errors import AlreadyExists, BlobMissing, Unavailable
 from klantroef_core.ports import StoredBlob
 
 MIB = 1024 * 1024
@@ -128,7 +128,7 @@ class LocalMediaStorage:
         final = self._path(key)
         await _on_disk(self.root.mkdir, parents=True, exist_ok=True)
         if await _on_disk(final.exists):
-            raise Conflict("a blob with this key exists", code="blob_exists")
+            raise AlreadyExists(f"blob {key}")
         try:
             partial = _PartialFile(self.root, key)  # one open(2), not worth a thread
         except OSError as exc:
@@ -147,7 +147,7 @@ class LocalMediaStorage:
             digest = await _on_disk(partial.publish, final)
         except FileExistsError as exc:
             partial.abandon()
-            raise Conflict("a blob with this key exists", code="blob_exists") from exc
+            raise AlreadyExists(f"blob {key}") from exc
         except BaseException:
             # Also on cancellation (a client that went away): nothing may stay behind.
             partial.abandon()
@@ -162,7 +162,7 @@ class LocalMediaStorage:
         try:  # one hop to a thread opens the file and reads the first chunk
             fd, chunk = await asyncio.to_thread(_open_and_read, path, first, start)
         except FileNotFoundError as exc:
-            raise NotFound("no blob is stored under this key", code="blob_missing") from exc
+            raise BlobMissing(key) from exc
         try:
             position = start
             while chunk:

@@ -14,7 +14,7 @@ class AdminRepository(Protocol):
     """
 
     async def add(self, admin: Admin) -> None:
-        """Insert ``admin``; raise :class:`~klantroef_core.errors.Conflict` if the email is taken.
+        """Insert ``admin``; raise :class:`~klantroef_core.errors.AlreadyExists` if the email is taken.
 
         Atomic: two concurrent adds of one email leave exactly one account.
         """
@@ -24,7 +24,7 @@ class AdminRepository(Protocol):
         """Insert ``admin`` only while no admin exists; return whether it was inserted.
 
         Atomic, so two racing first signups cannot both bootstrap.
-        Raises Conflict if the email is taken.
+        Raises :class:`~klantroef_core.errors.AlreadyExists` if the email is taken.
         """
         ...
 

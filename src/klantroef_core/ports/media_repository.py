@@ -12,7 +12,7 @@ class MediaRepository(Protocol):
     """Media records. Raises :class:`~klantroef_core.errors.Unavailable` when unreachable."""
 
     async def add(self, media: Media) -> None:
-        """Insert ``media`` (ids are fresh, so no conflict is expected)."""
+        """Insert ``media``; :class:`~klantroef_core.errors.AlreadyExists` if its id or storage key is taken."""
         ...
 
     async def get(self, media_id: str) -> Media | None:

@@ -32,7 +32,7 @@ class MediaStorage(Protocol):
 
         If iterating ``chunks`` raises (a size limit, a disconnect, a
         cancellation), the partial data is removed and the exception propagates.
-        If ``key`` is taken, raises :class:`~klantroef_core.errors.Conflict` and
+        If ``key`` is taken, raises :class:`~klantroef_core.errors.AlreadyExists` and
         the stored blob stays as it was.
         """
         ...
@@ -40,7 +40,7 @@ class MediaStorage(Protocol):
     def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes ``start`` to ``end`` inclusive, in chunks (fewer if the blob is shorter).
 
-        Raises :class:`~klantroef_core.errors.NotFound` on first iteration if no
+        Raises :class:`~klantroef_core.errors.BlobMissing` on first iteration if no
         blob is stored under ``key``.
         """
         ...

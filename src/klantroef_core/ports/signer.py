@@ -13,9 +13,11 @@ class Signer(Protocol):
 
     Access tokens and stream links use different keys and audiences: neither
     verifies as the other. ``verify_*`` raise
-    :class:`~klantroef_core.errors.Unauthorized` (access) or
-    :class:`~klantroef_core.errors.Forbidden` (stream) with a ``code`` naming the
-    reason: ``token_missing``, ``token_invalid``, ``token_expired``, ``token_wrong_media``.
+    :class:`~klantroef_core.errors.TokenRejected` with reason ``"expired"`` for a
+    genuine token whose ``exp`` (plus the leeway, for stream links) has passed,
+    and ``"invalid"`` for anything else: malformed, forged, signed with an unknown
+    key, the other kind of token, or claims that are missing or out of range.
+    Signing then verifying returns the same claims (times in whole seconds).
     """
 
     def sign_access(self, claims: AccessClaims) -> str:

@@ -9,6 +9,7 @@ from typing import Protocol
 class TokenStore(Protocol):
     """Remembers revoked token ids until the tokens would have expired anyway.
 
+    Time is the :class:`~klantroef_core.ports.Clock`'s, not the store's own.
     Shared by every instance of the service: a revocation is visible to the next
     check anywhere. Idempotent: revoking twice is the same as once. Raises
     :class:`~klantroef_core.errors.Unavailable` when unreachable, so callers fail closed.
@@ -19,9 +20,9 @@ class TokenStore(Protocol):
         ...
 
     async def is_revoked(self, token_id: str) -> bool:
-        """Whether ``token_id`` was revoked (entries past their expiry may be forgotten)."""
-        ...
+        """Whether ``token_id`` was revoked and its expiry is still ahead of the Clock.
 
-    async def ping(self) -> None:
-        """Return if the store is reachable, else raise Unavailable."""
+        A revocation already past its expiry when given is not stored; entries
+        past their expiry may be forgotten.
+        """
         ...

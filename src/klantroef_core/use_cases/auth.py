@@ -8,7 +8,15 @@ from datetime import timedelta
 from klantroef_core.domain.admin import Admin, Email, check_password_policy
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.tokens import AccessClaims, IssuedToken
-from klantroef_core.errors import Forbidden, InvalidInput, RateLimited, Unauthorized
+from klantroef_core.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    RateLimited,
+    TokenRejected,
+    Unauthorized,
+)
 from klantroef_core.ports import (
     AdminRepository,
     Clock,
@@ -18,8 +26,13 @@ from klantroef_core.ports import (
     Signer,
     TokenStore,
 )
+from klantroef_core.use_cases.credentials import access_refused, token_missing
 
 BAD_CREDENTIALS = "email or password is incorrect"
+
+
+def _signup_closed() -> Forbidden:
+    return Forbidden("signup is closed: ask an admin to create your account", code="signup_closed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,22 +50,21 @@ class Signup:
         address = Email.parse(email)
         check_password_policy(password)
         if actor_id is None and not self.signup_open and await self.admins.any_exist():
-            raise Forbidden(
-                "signup is closed: ask an admin to create your account", code="signup_closed"
-            )
+            raise _signup_closed()
         admin = Admin(
             id=self.ids.new_id(),
             email=address,
             password_hash=await self.hasher.hash(password),
             created_at=self.clock.now(),
         )
-        if actor_id is None and not self.signup_open:
-            if not await self.admins.add_if_none_exist(admin):
-                raise Forbidden(
-                    "signup is closed: ask an admin to create your account", code="signup_closed"
-                )
-        else:
-            await self.admins.add(admin)
+        try:
+            if actor_id is None and not self.signup_open:
+                if not await self.admins.add_if_none_exist(admin):
+                    raise _signup_closed()
+            else:
+                await self.admins.add(admin)
+        except AlreadyExists:
+            raise Conflict("this email is already taken", code="email_taken") from None
         return admin
 
 
@@ -124,10 +136,13 @@ class Authenticate:
 
     async def __call__(self, token: str | None) -> AccessClaims:
         if not token:
-            raise Unauthorized("a bearer token is required", code="token_missing")
-        claims = self.signer.verify_access(token, self.clock.now())
+            raise token_missing()
+        try:
+            claims = self.signer.verify_access(token, self.clock.now())
+        except TokenRejected as rejection:
+            raise access_refused(rejection) from None
         if await self.tokens.is_revoked(claims.token_id):
-            raise Unauthorized("this token was revoked", code="token_revoked")
+            raise Unauthorized("the token was revoked", code="token_revoked")
         return claims
 
 
@@ -140,7 +155,7 @@ class CurrentAdmin:
     async def __call__(self, claims: AccessClaims) -> Admin:
         admin = await self.admins.get(claims.subject)
         if admin is None:
-            raise Unauthorized("this token's admin no longer exists", code="token_invalid")
+            raise access_refused(TokenRejected("invalid"))
         return admin
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.views import Analytics, DayRange, View
-from klantroef_core.errors import RateLimited, Unavailable
+from klantroef_core.errors import RateLimited, Unavailable, UnknownMedia
 from klantroef_core.ports import (
     AnalyticsCache,
     Clock,
@@ -17,13 +17,40 @@ from klantroef_core.ports import (
     RateLimiter,
     ViewLog,
 )
-from klantroef_core.use_cases.media_lookup import require_media
+from klantroef_core.use_cases.auth import Authenticate
+from klantroef_core.use_cases.credentials import token_missing
+from klantroef_core.use_cases.media_lookup import media_not_found, require_media
+from klantroef_core.use_cases.stream_access import CheckStreamToken
 
 logger = logging.getLogger("klantroef.views")
 
 ALL_DAYS = DayRange()
 VIEW_POLICY = "views"
 """The name the view quota goes by in ``RateLimit-Policy``."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthoriseView:
+    """Who may log a view: an admin, or a viewer holding this very item's stream link.
+
+    A bearer token, when the request has one, decides alone (401 when bad, 503
+    when revocations cannot be checked); otherwise the stream token is checked
+    as for streaming (403 when forged, expired or for another item). With
+    neither: 401 ``token_missing``.
+    """
+
+    authenticate: Authenticate
+    check_stream_token: CheckStreamToken
+
+    async def __call__(
+        self, media_id: str, *, bearer: str | None, stream_token: str | None
+    ) -> None:
+        if bearer is not None:
+            await self.authenticate(bearer)
+        elif stream_token:
+            self.check_stream_token(media_id, stream_token)
+        else:
+            raise token_missing()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +81,16 @@ class RecordView:
     rate: Rate
 
     async def __call__(self, media_id: str, client_ip: str) -> RecordedView:
-        # No lookup first: the log refuses views of unknown media (NotFound), so a
-        # view costs one transaction, not a read and a transaction.
+        # No lookup first: the log refuses views of unknown media, so a view
+        # costs one transaction, not a read and a transaction.
         client = self.identity.of(client_ip)
         now = self.clock.now()
         decision = await self._limit(f"view:{media_id}:{client}", now.timestamp())
         view = View(media_id=media_id, client=client, viewed_at=now)
-        await self.views.record(view)
+        try:
+            await self.views.record(view)
+        except UnknownMedia:
+            raise media_not_found() from None
         try:
             await self.cache.invalidate(media_id)
         except Unavailable as exc:

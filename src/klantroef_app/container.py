@@ -1,27 +1,34 @@
 """The composition root: every adapter and use case, wired from Settings.
 
-Nothing connects at import or build time; engines and clients connect on first
-use. Tests swap any adapter with ``container.<name>.override(...)``.
+Read it top to bottom as the program's start: settings and secrets, then the
+adapters (chosen by the settings: memory, SQL, Redis), then the use cases built
+from them. Nothing connects at import or build time; engines and clients
+connect on first use. :func:`bootstrap` is the one way to get a container, in
+production and in tests alike: a test passes its fakes as overrides.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
 from klantroef_adapters.health import BackendReadiness
+from klantroef_adapters.memory.admin_repository import InMemoryAdminRepository
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
+from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
+from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
+from klantroef_adapters.memory.token_store import InMemoryTokenStore
+from klantroef_adapters.memory.view_log import InMemoryViewLog
 from klantroef_adapters.passwords import Argon2PasswordHasher
 from klantroef_adapters.redis.analytics_cache import RedisAnalyticsCache
 from klantroef_adapters.redis.client import create_redis
 from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
 from klantroef_adapters.redis.token_store import RedisTokenStore
-from klantroef_adapters.secrets_file import Secrets, load_secrets
-from klantroef_adapters.settings import Settings
 from klantroef_adapters.signing import JwtSigner, KeyRing
 from klantroef_adapters.sql.admin_repository import SqlAdminRepository
 from klantroef_adapters.sql.engine import SqlEngine, create_engine
@@ -30,6 +37,8 @@ from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenSt
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.system import SystemClock, UuidGenerator
+from klantroef_app.secrets_file import Secrets, load_secrets
+from klantroef_app.settings import Settings
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
@@ -37,7 +46,7 @@ from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, List
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
-from klantroef_core.use_cases.views import GetAnalytics, RecordView
+from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, RecordView
 
 
 def key_ring(current: str, previous: str | None) -> KeyRing:
@@ -59,25 +68,36 @@ def make_redis(settings: Settings) -> Redis | None:
     return create_redis(settings.redis_url) if settings.redis_url else None
 
 
-def backend(settings: Settings) -> str:
-    """Where shared state lives: ``redis`` when configured, else ``local``."""
-    return "redis" if settings.redis_url else "local"
+def records(settings: Settings) -> str:
+    """Where admins, media and views live: ``memory`` or ``sql``."""
+    return "memory" if settings.in_memory else "sql"
+
+
+def shared_state(settings: Settings) -> str:
+    """Where revocations, limits and the analytics cache live: ``redis``, ``sql`` or ``memory``."""
+    if settings.redis_url:
+        return "redis"
+    return "memory" if settings.in_memory else "sql"
 
 
 class Container(containers.DeclarativeContainer):
-    """Everything Klantroef is made of. Build with ``Container(settings=Settings.from_env())``."""
+    """Everything Klantroef is made of. Get one with :func:`bootstrap`."""
 
     settings = providers.Dependency(instance_of=Settings)
 
+    # --- settings, secrets and the system ports ---
     secrets = providers.Singleton(load_secrets, settings)
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidGenerator)
+    trusted_proxies = providers.Singleton(TrustedProxies.parse, settings.provided.trusted_proxies)
 
+    # --- connections (lazy: nothing connects until first used) ---
     engine: providers.Provider[SqlEngine] = providers.Singleton(
         create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
     )
     redis: providers.Provider[Redis | None] = providers.Singleton(make_redis, settings)
 
+    # --- adapters ---
     hasher = providers.Singleton(
         Argon2PasswordHasher,
         time_cost=settings.provided.argon2_time_cost,
@@ -85,32 +105,62 @@ class Container(containers.DeclarativeContainer):
         parallelism=settings.provided.argon2_parallelism,
     )
     signer = providers.Singleton(make_signer, settings, secrets)
-    trusted_proxies = providers.Singleton(TrustedProxies.parse, settings.provided.trusted_proxies)
+    client_identity = providers.Singleton(
+        ClientIdentity.configured, settings.provided.ip_storage, secrets.provided.ip_hash_secret
+    )
 
-    admins = providers.Singleton(SqlAdminRepository, engine)
+    admins = providers.Selector(
+        providers.Callable(records, settings),
+        sql=providers.Singleton(SqlAdminRepository, engine),
+        memory=providers.Singleton(InMemoryAdminRepository),
+    )
+    _memory_media = providers.Singleton(InMemoryMediaRepository)
+    media_repository = providers.Selector(
+        providers.Callable(records, settings),
+        sql=providers.Singleton(SqlMediaRepository, engine),
+        memory=_memory_media,
+    )
+    view_log = providers.Selector(
+        providers.Callable(records, settings),
+        sql=providers.Singleton(SqlViewLog, engine),
+        memory=providers.Singleton(InMemoryViewLog, _memory_media),
+    )
+    media_storage = providers.Selector(
+        providers.Callable(records, settings),
+        sql=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
+        memory=providers.Singleton(InMemoryMediaStorage),
+    )
     token_store = providers.Selector(
-        providers.Callable(backend, settings),
-        redis=providers.Singleton(RedisTokenStore, redis),
-        local=providers.Singleton(
-            MirroredSqlTokenStore, providers.Singleton(SqlTokenStore, engine)
+        providers.Callable(shared_state, settings),
+        redis=providers.Singleton(RedisTokenStore, redis, clock),
+        sql=providers.Singleton(
+            MirroredSqlTokenStore, providers.Singleton(SqlTokenStore, engine, clock), clock
         ),
+        memory=providers.Singleton(InMemoryTokenStore, clock),
     )
     rate_limiter = providers.Selector(
-        providers.Callable(backend, settings),
+        providers.Callable(shared_state, settings),
         redis=providers.Singleton(RedisRateLimiter, redis),
-        local=providers.Singleton(InMemoryRateLimiter),
+        sql=providers.Singleton(InMemoryRateLimiter),
+        memory=providers.Singleton(InMemoryRateLimiter),
     )
     analytics_cache = providers.Selector(
-        providers.Callable(backend, settings),
+        providers.Callable(shared_state, settings),
         redis=providers.Singleton(
             RedisAnalyticsCache, redis, ttl=settings.provided.analytics_cache_ttl
         ),
-        local=providers.Singleton(
+        sql=providers.Singleton(InMemoryAnalyticsCache, ttl=settings.provided.analytics_cache_ttl),
+        memory=providers.Singleton(
             InMemoryAnalyticsCache, ttl=settings.provided.analytics_cache_ttl
         ),
     )
-    readiness = providers.Singleton(BackendReadiness, engine, redis)
+    readiness = providers.Selector(
+        providers.Callable(records, settings),
+        sql=providers.Singleton(BackendReadiness, engine, redis),
+        memory=providers.Singleton(BackendReadiness, None, redis),
+    )
 
+    # --- use cases: auth ---
     signup = providers.Factory(
         Signup,
         admins=admins,
@@ -135,9 +185,7 @@ class Container(containers.DeclarativeContainer):
     logout = providers.Factory(Logout, tokens=token_store)
     check_stream_token = providers.Factory(CheckStreamToken, signer=signer, clock=clock)
 
-    # --- media (issue 3): storage, repository, media use cases ---
-    media_repository = providers.Singleton(SqlMediaRepository, engine)
-    media_storage = providers.Singleton(LocalMediaStorage, settings.provided.media_dir)
+    # --- use cases: media ---
     upload_media = providers.Factory(
         UploadMedia,
         media=media_repository,
@@ -163,10 +211,9 @@ class Container(containers.DeclarativeContainer):
         OpenStream, check=check_stream_token, media=media_repository, storage=media_storage
     )
 
-    # --- views and analytics (issue 4) ---
-    view_log = providers.Singleton(SqlViewLog, engine)
-    client_identity = providers.Singleton(
-        ClientIdentity.configured, settings.provided.ip_storage, secrets.provided.ip_hash_secret
+    # --- use cases: views and analytics ---
+    authorise_view = providers.Factory(
+        AuthoriseView, authenticate=authenticate, check_stream_token=check_stream_token
     )
     record_view = providers.Factory(
         RecordView,
@@ -182,9 +229,37 @@ class Container(containers.DeclarativeContainer):
     )
 
 
+def bootstrap(settings: Settings | None = None, **overrides: Any) -> Container:
+    """The program's start: a container over ``settings`` (default: the environment's).
+
+    Each keyword replaces the provider of that name with the given object, so a
+    test or an embedding service swaps an adapter (``clock=FakeClock()``) while
+    everything built from it is wired as in production.
+    """
+    container = Container(settings=settings if settings is not None else Settings.from_env())
+    for name, replacement in overrides.items():
+        provider = container.providers.get(name)
+        if provider is None or name == "settings":
+            raise TypeError(f"the container has no provider {name!r} to override")
+        provider.override(providers.Object(replacement))
+    return container
+
+
+def in_memory(settings: Settings | None = None, **overrides: Any) -> Container:
+    """The whole service in this process's memory: no server, no database, no disk.
+
+    ``settings`` must keep ``database_url`` at ``memory://`` (the default of ``Settings()``).
+    """
+    settings = settings if settings is not None else Settings()
+    if not settings.in_memory:
+        raise ValueError("in_memory() needs settings whose database_url is memory://")
+    return bootstrap(settings, **overrides)
+
+
 async def close(container: Container) -> None:
-    """Release the engine's pool and the Redis client (creating neither connects anything)."""
+    """Release the engine's pool and the Redis client, where they were made at all."""
     client = container.redis()
     if client is not None:
         await client.aclose()
-    await container.engine().dispose()
+    if not container.settings().in_memory:
+        await container.engine().dispose()

@@ -1,4 +1,4 @@
-"""Building the ASGI app from the environment: what ``klantroef serve`` runs in each worker."""
+"""The ASGI application: what ``klantroef serve`` runs in each worker."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ from functools import partial
 
 from litestar import Litestar
 
-from klantroef_adapters.container import Container, close
-from klantroef_adapters.settings import Settings
+from klantroef_app.container import Container, bootstrap, close
 from klantroef_http import HttpConfig, create_app
 
 
 def build_app(container: Container | None = None) -> Litestar:
-    """The app over ``container`` (default: one built from ``KLANTROEF_*`` variables)."""
+    """The app over ``container`` (default: one bootstrapped from ``KLANTROEF_*`` variables)."""
     if container is None:
-        container = Container(settings=Settings.from_env())
-    settings: Settings = container.settings()
+        container = bootstrap()
+    settings = container.settings()
     config = HttpConfig(
         trusted_proxies=container.trusted_proxies(),
         public_base_url=settings.public_base_url,

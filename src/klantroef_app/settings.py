@@ -11,6 +11,8 @@ from klantroef_core.domain.rates import Rate
 from klantroef_core.errors import InvalidInput
 
 GIB = 1024**3
+MEMORY_URL = "memory://"
+"""The database URL that keeps every store in this process's memory (nothing on disk)."""
 
 
 class SettingsError(ValueError):
@@ -46,10 +48,14 @@ def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """Everything configurable. ``from_env`` documents the variable of each field."""
+    """Everything configurable. ``from_env`` documents the variable of each field.
+
+    Built directly, the defaults keep every store in memory (what an embedding
+    Python service or a test wants); ``from_env`` defaults to SQLite under ``./var``.
+    """
 
     data_dir: Path = Path("var")
-    database_url: str = ""
+    database_url: str = MEMORY_URL
     redis_url: str | None = None
     media_dir: Path = Path("var/media")
     access_secret: str | None = None
@@ -72,6 +78,11 @@ class Settings:
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
     db_pool_size: int = 10
+
+    @property
+    def in_memory(self) -> bool:
+        """Whether every store lives in this process's memory (``KLANTROEF_DATABASE_URL=memory://``)."""
+        return self.database_url == MEMORY_URL
 
     def __post_init__(self) -> None:
         if self.argon2_memory_cost < 8 * self.argon2_parallelism:

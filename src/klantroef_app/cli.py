@@ -10,12 +10,12 @@ import sys
 from collections.abc import Sequence
 
 from klantroef_adapters.migrate import upgrade
-from klantroef_adapters.secrets_file import load_secrets
-from klantroef_adapters.settings import Settings, SettingsError
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app.secrets_file import load_secrets
+from klantroef_app.settings import Settings, SettingsError
 
-APP_FACTORY = "klantroef_adapters.entrypoint:build_app"
+APP_FACTORY = "klantroef_app.asgi:build_app"
 logger = logging.getLogger("klantroef")
 
 
@@ -49,11 +49,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _migrate(settings: Settings) -> None:
+    if settings.in_memory:
+        logger.info("nothing to migrate: every store is in memory")
+        return
     logger.info("migrating %s", _safe_url(settings.database_url))
     upgrade(settings.database_url)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if args.workers > 1 and settings.in_memory:
+        raise SettingsError(
+            "KLANTROEF_DATABASE_URL=memory:// keeps state in one process: one worker"
+        )
     if args.workers > 1 and settings.redis_url is None:
         raise SettingsError(
             "more than one worker needs KLANTROEF_REDIS_URL: the analytics cache and rate "
@@ -65,12 +72,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             "locks with its event loop blocked (up to 5 s); prefer MySQL/MariaDB"
         )
     load_secrets(settings)  # create the secrets file once, before workers start
-    settings.media_dir.mkdir(parents=True, exist_ok=True)
-    removed = asyncio.run(LocalMediaStorage(settings.media_dir).remove_stale_partials())
-    if removed:
-        logger.info("removed %d partial upload(s) left by an earlier crash", removed)
-    if not args.no_migrate:
-        _migrate(settings)
+    if not settings.in_memory:
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+        removed = asyncio.run(LocalMediaStorage(settings.media_dir).remove_stale_partials())
+        if removed:
+            logger.info("removed %d partial upload(s) left by an earlier crash", removed)
+        if not args.no_migrate:
+            _migrate(settings)
     if args.server == "uvicorn":
         import uvicorn
 

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from klantroef_adapters.settings import Settings, SettingsError
+from klantroef_app.settings import Settings, SettingsError
 
 SECRETS_FILE = "secrets.json"
 _NAMES = ("access_secret", "stream_secret", "ip_hash_secret")
@@ -24,7 +24,10 @@ class Secrets:
 
 
 def load_secrets(settings: Settings) -> Secrets:
-    """Configured secrets, else those kept in ``data_dir/secrets.json`` (created if missing)."""
+    """Configured secrets, else those kept in ``data_dir/secrets.json`` (created if missing).
+
+    In memory mode nothing is written: missing secrets are made for this process alone.
+    """
     configured = {name: getattr(settings, name) for name in _NAMES}
     for name, minimum in (("access_secret", 32), ("stream_secret", 32), ("ip_hash_secret", 16)):
         value = configured[name]
@@ -32,6 +35,8 @@ def load_secrets(settings: Settings) -> Secrets:
             raise SettingsError(f"KLANTROEF_{name.upper()} must be at least {minimum} bytes")
     if all(configured.values()):
         return Secrets(**configured)
+    if settings.in_memory:  # nothing is kept on disk: fresh secrets for this process
+        return Secrets(**{n: configured[n] or secrets.token_urlsafe(48) for n in _NAMES})
     kept = _read_or_create(settings.data_dir / SECRETS_FILE)
     return Secrets(**{name: configured[name] or kept[name] for name in _NAMES})
 
