@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from functools import partial
 
+from dependency_injector import providers
 from litestar import Litestar
 
 from klantroef_app.container import Container, bootstrap, close
-from klantroef_http import HttpConfig, create_app
+from klantroef_http import HttpConfig, UseCaseFactories, create_app
+
+
+def use_cases(container: Container) -> UseCaseFactories:
+    """Every per-request factory of the container, by name: what HTTP handlers ask for."""
+    return {
+        name: provider
+        for name, provider in container.providers.items()
+        if isinstance(provider, providers.Factory)
+    }
 
 
 def build_app(container: Container | None = None) -> Litestar:
@@ -19,4 +29,4 @@ def build_app(container: Container | None = None) -> Litestar:
         trusted_proxies=container.trusted_proxies(),
         public_base_url=settings.public_base_url,
     )
-    return create_app(container, config, on_shutdown=[partial(close, container)])
+    return create_app(use_cases(container), config, on_shutdown=[partial(close, container)])

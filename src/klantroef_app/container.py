@@ -154,10 +154,12 @@ class Container(containers.DeclarativeContainer):
             InMemoryAnalyticsCache, ttl=settings.provided.analytics_cache_ttl
         ),
     )
-    readiness = providers.Selector(
-        providers.Callable(records, settings),
-        sql=providers.Singleton(BackendReadiness, engine, redis),
-        memory=providers.Singleton(BackendReadiness, None, redis),
+    readiness = providers.Factory(
+        BackendReadiness,
+        providers.Selector(
+            providers.Callable(records, settings), sql=engine, memory=providers.Object(None)
+        ),
+        redis,
     )
 
     # --- use cases: auth ---
@@ -212,9 +214,7 @@ class Container(containers.DeclarativeContainer):
     )
 
     # --- use cases: views and analytics ---
-    authorise_view = providers.Factory(
-        AuthoriseView, authenticate=authenticate, check_stream_token=check_stream_token
-    )
+    authorise_view = providers.Factory(AuthoriseView, check_stream_token=check_stream_token)
     record_view = providers.Factory(
         RecordView,
         views=view_log,

@@ -5,40 +5,47 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from litestar import Litestar
-from litestar.datastructures import State
 from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components
 from litestar.types import ControllerRouterHandler
 
 from klantroef_core.errors import KlantroefError
-from klantroef_http.auth_routes import auth_routes
-from klantroef_http.health_routes import health_routes
-from klantroef_http.media_routes import media_routes
+from klantroef_http.auth.routes import AuthController
+from klantroef_http.config import HttpConfig
+from klantroef_http.dependencies import UseCaseFactories, dependencies
+from klantroef_http.health import health_routes
+from klantroef_http.media.routes import media_routes
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
-from klantroef_http.services import HttpConfig, Services
-from klantroef_http.view_routes import view_routes
+from klantroef_http.security import SECURITY_SCHEMES, BearerAuthentication
+from klantroef_http.views.routes import view_routes
 
 
 def create_app(
-    services: Services,
+    use_cases: UseCaseFactories,
     config: HttpConfig | None = None,
     *,
     extra_routes: Sequence[ControllerRouterHandler] = (),
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> Litestar:
-    """Build the app around ``services`` (the container, or anything shaped like it)."""
+    """The app over ``use_cases``: each factory is called once per request that needs it.
+
+    Handlers ask for use cases by name (``signup: Signup``), so the names are the
+    contract: ``authenticate`` and ``readiness`` besides one per route's action.
+    """
     config = config or HttpConfig()
     return Litestar(
         route_handlers=[
-            *auth_routes,
+            AuthController,
             *health_routes,
-            # media routes (issue 3)
             *media_routes,
-            # view and analytics routes (issue 4)
             *view_routes,
             *extra_routes,
         ],
+        dependencies=dependencies(use_cases, config),
+        middleware=[DefineMiddleware(BearerAuthentication, authenticate=use_cases["authenticate"])],
         exception_handlers={
             KlantroefError: core_error_handler,
             HTTPException: http_error_handler,
@@ -49,9 +56,9 @@ def create_app(
             version="0.1.0",
             path="/schema",
             render_plugins=[SwaggerRenderPlugin()],
+            components=Components(security_schemes=SECURITY_SCHEMES),
         ),
         request_max_body_size=config.max_json_body_bytes,
-        state=State({"services": services, "config": config}),
         on_shutdown=list(on_shutdown),
         debug=config.debug,
     )

@@ -1,7 +1,7 @@
 """Hypothesis: for any file size and any Range header, the stream answers as RFC 9110 says.
 
 The expected answer is computed from how the header was built, not by parsing it,
-so the oracle shares no code with ``klantroef_http.ranges``.
+so the oracle shares no code with ``klantroef_http.media.ranges``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from klantroef_core.errors import BadRequest, PayloadTooLarge
-from klantroef_http.multipart_upload import (
+from klantroef_http.media.multipart_upload import (
     MAX_OVERHEAD,
     MAX_PARTS,
     MultipartUpload,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from klantroef_http.ranges import (
+from klantroef_http.media.ranges import (
     MAX_RANGE_HEADER,
     UNSATISFIABLE,
     ByteRange,

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from klantroef_core.domain.media import MAX_TITLE_LENGTH
 from klantroef_core.errors import RangeNotSatisfiable
-from klantroef_http.ranges import ByteRange
-from klantroef_http.streaming import content_disposition, plan_stream
+from klantroef_http.media.ranges import ByteRange
+from klantroef_http.media.streaming import content_disposition, plan_stream
 from tests.factories import make_media
 
 ITEM = make_media(size_bytes=1000)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.rates import Rate
+from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.domain.views import Analytics, DayRange, View
 from klantroef_core.errors import RateLimited, Unavailable, UnknownMedia
 from klantroef_core.ports import (
@@ -17,7 +18,6 @@ from klantroef_core.ports import (
     RateLimiter,
     ViewLog,
 )
-from klantroef_core.use_cases.auth import Authenticate
 from klantroef_core.use_cases.credentials import token_missing
 from klantroef_core.use_cases.media_lookup import media_not_found, require_media
 from klantroef_core.use_cases.stream_access import CheckStreamToken
@@ -33,24 +33,22 @@ VIEW_POLICY = "views"
 class AuthoriseView:
     """Who may log a view: an admin, or a viewer holding this very item's stream link.
 
-    A bearer token, when the request has one, decides alone (401 when bad, 503
-    when revocations cannot be checked); otherwise the stream token is checked
-    as for streaming (403 when forged, expired or for another item). With
-    neither: 401 ``token_missing``.
+    ``admin`` is the claims of an access token already authenticated (a request
+    whose bearer token is bad never gets this far); without one, the stream
+    token is checked as for streaming (403 when forged, expired or for another
+    item). With neither: 401 ``token_missing``.
     """
 
-    authenticate: Authenticate
     check_stream_token: CheckStreamToken
 
-    async def __call__(
-        self, media_id: str, *, bearer: str | None, stream_token: str | None
+    def __call__(
+        self, media_id: str, *, admin: AccessClaims | None, stream_token: str | None
     ) -> None:
-        if bearer is not None:
-            await self.authenticate(bearer)
-        elif stream_token:
-            self.check_stream_token(media_id, stream_token)
-        else:
+        if admin is not None:
+            return
+        if not stream_token:
             raise token_missing()
+        self.check_stream_token(media_id, stream_token)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,10 +35,3 @@ class TokenOut(msgspec.Struct):
     token: str
     expires_at: datetime
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
-
-
-class HealthOut(msgspec.Struct):
-    """Liveness or readiness, with each backing service's state."""
-
-    status: Literal["ok", "unavailable"]
-    checks: dict[str, bool] = msgspec.field(default_factory=dict)

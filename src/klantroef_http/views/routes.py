@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Request, Response, get, post
+from litestar import Response, get, post
 from litestar.datastructures import CacheControlHeader
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
+from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.domain.views import DayRange
-from klantroef_core.use_cases.views import VIEW_POLICY, RecordedView
-from klantroef_http.deps import Session, bearer_token, client_ip, provide_session, services_of
+from klantroef_core.use_cases.views import (
+    VIEW_POLICY,
+    AuthoriseView,
+    GetAnalytics,
+    RecordedView,
+    RecordView,
+)
 from klantroef_http.rate_limit_headers import rate_limit_headers
-from klantroef_http.view_schemas import AnalyticsOut, ViewOut
+from klantroef_http.security import BEARER, admin_only
+from klantroef_http.views.schemas import AnalyticsOut, ViewOut
 
 
 def _headers(recorded: RecordedView) -> dict[str, str]:
@@ -34,20 +41,23 @@ def _headers(recorded: RecordedView) -> dict[str, str]:
 @post(
     "/media/{media_id:str}/view",
     status_code=HTTP_201_CREATED,
+    security=[{}, *BEARER],  # with ?token=, or an admin's bearer token
     summary="Log a view (bearer token, or the item's stream token as ?token=)",
     tags=["analytics"],
 )
 async def record_view(
-    request: Request[Any, Any, Any],
+    *,
+    authorise_view: NamedDependency[AuthoriseView],
+    record_view: NamedDependency[RecordView],
+    optional_claims: NamedDependency[AccessClaims | None],
+    client_ip: NamedDependency[str],
     media_id: FromPath[str],
     token: Annotated[
         str | None, QueryParameter(name="token", description="this item's stream token")
     ] = None,
 ) -> Response[ViewOut]:
-    await services_of(request).authorise_view()(
-        media_id, bearer=bearer_token(request), stream_token=token
-    )
-    recorded = await services_of(request).record_view()(media_id, client_ip(request))
+    authorise_view(media_id, admin=optional_claims, stream_token=token)
+    recorded = await record_view(media_id, client_ip)
     return Response(
         ViewOut.of(recorded.view), status_code=HTTP_201_CREATED, headers=_headers(recorded)
     )
@@ -55,15 +65,15 @@ async def record_view(
 
 @get(
     "/media/{media_id:str}/analytics",
-    dependencies={"session": Provide(provide_session)},
+    guards=[admin_only],
+    security=BEARER,
     cache_control=CacheControlHeader(no_store=True),
     summary="Exact view counts: total, unique clients, and per UTC day",
     tags=["analytics"],
 )
 async def analytics(
-    request: Request[Any, Any, Any],
+    get_analytics: NamedDependency[GetAnalytics],
     media_id: FromPath[str],
-    session: NamedDependency[Session],
     first: Annotated[
         date | None, QueryParameter(name="from", description="first UTC day (YYYY-MM-DD)")
     ] = None,
@@ -71,8 +81,7 @@ async def analytics(
         date | None, QueryParameter(name="to", description="last UTC day (YYYY-MM-DD)")
     ] = None,
 ) -> AnalyticsOut:
-    report = await services_of(request).get_analytics()(media_id, DayRange(first, last))
-    return AnalyticsOut.of(report)
+    return AnalyticsOut.of(await get_analytics(media_id, DayRange(first, last)))
 
 
 view_routes = [record_view, analytics]

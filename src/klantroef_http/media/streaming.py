@@ -25,7 +25,7 @@ from litestar.types import Receive, Scope, Send
 from klantroef_core.domain.media import Media
 from klantroef_core.errors import RangeNotSatisfiable
 from klantroef_core.use_cases.media_streaming import MediaStream
-from klantroef_http.ranges import (
+from klantroef_http.media.ranges import (
     ByteRange,
     Unsatisfiable,
     etag_matches_if_none_match,

@@ -1,0 +1,65 @@
+"""/auth: signup, login, logout, me."""
+
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from klantroef_core.domain.tokens import AccessClaims
+from klantroef_core.use_cases.auth import CurrentAdmin, Login, Logout, Signup
+from klantroef_http.auth.schemas import AdminOut, Credentials, TokenOut
+from klantroef_http.security import BEARER, PUBLIC, admin_only
+
+
+class AuthController(Controller):
+    """Admin accounts and their bearer tokens."""
+
+    path = "/auth"
+    tags = ["auth"]  # noqa: RUF012 - Litestar reads these class attributes
+
+    @post(
+        "/signup",
+        status_code=HTTP_201_CREATED,
+        security=[{}, *BEARER],  # anonymous for the first admin, else an admin's token
+        summary="Create an admin (open while none exists; then admins only, unless signup is open)",
+    )
+    async def signup(
+        self,
+        data: JSONBody[Credentials],
+        signup: NamedDependency[Signup],
+        optional_claims: NamedDependency[AccessClaims | None],
+    ) -> AdminOut:
+        actor = optional_claims.subject if optional_claims else None
+        return AdminOut.of(await signup(data.email, data.password, actor))
+
+    @post(
+        "/login", status_code=200, opt=PUBLIC, summary="Trade email and password for a bearer token"
+    )
+    async def login(
+        self,
+        data: JSONBody[Credentials],
+        login: NamedDependency[Login],
+        client_ip: NamedDependency[str],
+    ) -> TokenOut:
+        issued = await login(data.email, data.password, client_ip)
+        return TokenOut(token=issued.token, expires_at=issued.expires_at)
+
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        guards=[admin_only],
+        security=BEARER,
+        summary="Revoke the bearer token, at once and everywhere",
+    )
+    async def logout(
+        self, logout: NamedDependency[Logout], claims: NamedDependency[AccessClaims]
+    ) -> None:
+        await logout(claims)
+
+    @get("/me", guards=[admin_only], security=BEARER, summary="The admin behind the bearer token")
+    async def me(
+        self, current_admin: NamedDependency[CurrentAdmin], claims: NamedDependency[AccessClaims]
+    ) -> AdminOut:
+        return AdminOut.of(await current_admin(claims))

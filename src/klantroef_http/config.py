@@ -1,0 +1,17 @@
+"""The few settings that shape HTTP behaviour rather than rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from klantroef_core.domain.client_ip import TrustedProxies
+
+
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """Who the client is behind proxies, where links point, and how large a JSON body may be."""
+
+    trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
+    public_base_url: str | None = None
+    max_json_body_bytes: int = 64 * 1024
+    debug: bool = False

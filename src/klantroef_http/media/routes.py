@@ -1,0 +1,121 @@
+"""/media: uploads, the catalogue, stream links and the stream itself."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, delete, get, post, route
+from litestar.di import NamedDependency
+from litestar.enums import HttpMethod
+from litestar.params import FromPath, FromQuery
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.types import ControllerRouterHandler
+
+from klantroef_core.domain.tokens import AccessClaims
+from klantroef_core.use_cases.media_catalogue import (
+    DEFAULT_PAGE_SIZE,
+    DeleteMedia,
+    GetMedia,
+    ListMedia,
+)
+from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
+from klantroef_core.use_cases.media_upload import UploadMedia
+from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
+from klantroef_http.media.openapi import UploadOperation
+from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
+from klantroef_http.media.streaming import MediaResponse, plan_stream
+from klantroef_http.security import BEARER, PUBLIC, admin_only
+
+
+class MediaController(Controller):
+    """The catalogue, for admins: upload, list, read, delete, and hand out stream links."""
+
+    path = "/media"
+    tags = ["media"]  # noqa: RUF012 - Litestar reads these class attributes
+    guards = [admin_only]  # noqa: RUF012
+    security = BEARER
+
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        request_max_body_size=None,  # the use case caps the file while it streams
+        operation_class=UploadOperation,
+        summary="Upload an audio or video file (multipart: file, title, type)",
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        upload_media: NamedDependency[UploadMedia],
+        claims: NamedDependency[AccessClaims],
+    ) -> Response[MediaOut]:
+        refuse_oversized(request.headers.get("content-length"), upload_media.max_bytes)
+        incoming = await MultipartUpload.open(request.stream(), request.headers.get("content-type"))
+        media = await upload_media(incoming, claims.subject)
+        return Response(
+            MediaOut.of(media),
+            status_code=HTTP_201_CREATED,
+            headers={"location": f"/media/{media.id}"},
+        )
+
+    @get("/", summary="The catalogue, newest first, a page at a time")
+    async def list_page(
+        self,
+        list_media: NamedDependency[ListMedia],
+        limit: FromQuery[int] = DEFAULT_PAGE_SIZE,
+        cursor: FromQuery[str | None] = None,
+    ) -> MediaPageOut:
+        return MediaPageOut.of(await list_media(limit, cursor))
+
+    @get("/{media_id:str}", summary="One media item")
+    async def get_item(
+        self, get_media: NamedDependency[GetMedia], media_id: FromPath[str]
+    ) -> MediaOut:
+        return MediaOut.of(await get_media(media_id))
+
+    @delete(
+        "/{media_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete an item: its file, its views, and every link to it",
+    )
+    async def delete_item(
+        self, delete_media: NamedDependency[DeleteMedia], media_id: FromPath[str]
+    ) -> None:
+        await delete_media(media_id)
+
+    @get(
+        "/{media_id:str}/stream-url",
+        summary="A signed stream link that expires (10 minutes by default)",
+    )
+    async def stream_url(
+        self,
+        issue_stream_link: NamedDependency[IssueStreamLink],
+        public_base_url: NamedDependency[str],
+        media_id: FromPath[str],
+    ) -> StreamUrlOut:
+        issued = await issue_stream_link(media_id)
+        path = f"/media/{quote(media_id, safe='')}/stream?token={quote(issued.token, safe='')}"
+        return StreamUrlOut(url=public_base_url + path, expires_at=issued.expires_at)
+
+
+@route(
+    "/media/{media_id:str}/stream",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    opt=PUBLIC,
+    summary="The media's bytes, with Range support, for a stream link's token",
+    tags=["media"],
+)
+async def stream_media(
+    request: Request[Any, Any, Any],
+    open_stream: NamedDependency[OpenStream],
+    media_id: FromPath[str],
+    token: FromQuery[str | None] = None,
+) -> Response[Any]:
+    source = await open_stream(media_id, token)
+    plan = plan_stream(source.media, request.method, request.headers)
+    if plan.status == 304:
+        return Response(None, status_code=plan.status, headers=plan.headers)
+    return MediaResponse(source, plan)
+
+
+media_routes: list[ControllerRouterHandler] = [MediaController, stream_media]
