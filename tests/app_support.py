@@ -1,9 +1,16 @@
-"""Building the whole app for HTTP tests: real container, real SQLite file, fast argon2."""
+"""Building the whole app for HTTP tests: the composition root over a real SQLite file.
+
+The schema is migrated once per test run into a template file; each test gets
+a copy, so a test pays for a file copy instead of a run of Alembic.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+import atexit
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -13,18 +20,21 @@ from litestar.testing import AsyncTestClient
 
 from klantroef_adapters.migrate import upgrade
 from klantroef_app.asgi import build_app
-from klantroef_app.container import Container
+from klantroef_app.container import Container, bootstrap
 from klantroef_app.settings import Settings
 
 ADMIN_EMAIL = "ann@example.com"
 ADMIN_PASSWORD = "correct horse battery"
+DATABASE_FILE = "klantroef.db"
+
+_template: Path | None = None
 
 
 def settings_for(folder: Path, **changes: Any) -> Settings:
     """Settings for a private data folder, with argon2 parameters too small to notice."""
     base = Settings(
         data_dir=folder,
-        database_url=f"sqlite:///{folder / 'klantroef.db'}",
+        database_url=f"sqlite:///{folder / DATABASE_FILE}",
         media_dir=folder / "media",
         access_secret="a" * 40,
         stream_secret="s" * 40,
@@ -36,10 +46,33 @@ def settings_for(folder: Path, **changes: Any) -> Settings:
     return replace(base, **changes)
 
 
-async def migrated_container(settings: Settings) -> Container:
-    """A container whose database has the current schema."""
-    await asyncio.to_thread(upgrade, settings.database_url)
-    return Container(settings=settings)
+def migrated_template() -> Path:
+    """A SQLite file with the current schema, migrated once per test run."""
+    global _template  # noqa: PLW0603 - one template per process, made on first use
+    if _template is None:
+        folder = Path(tempfile.mkdtemp(prefix="klantroef-template-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        # Alembic runs its own event loop: give it a thread, as callers may be inside one.
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            thread.submit(upgrade, f"sqlite:///{folder / DATABASE_FILE}").result()
+        _template = folder / DATABASE_FILE
+    return _template
+
+
+def migrated_settings(folder: Path, **changes: Any) -> Settings:
+    """:func:`settings_for` ``folder``, whose database already has the current schema."""
+    settings = settings_for(folder, **changes)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(migrated_template(), folder / DATABASE_FILE)
+    return settings
+
+
+def migrated_container(
+    folder: Path, overrides: Mapping[str, Any] | None = None, **changes: Any
+) -> Container:
+    """The composition root over a migrated private folder, with settings ``changes``
+    (``signup_open=True``) and providers replaced by ``overrides`` (``{"clock": clock}``)."""
+    return bootstrap(migrated_settings(folder, **changes), **(overrides or {}))
 
 
 @asynccontextmanager

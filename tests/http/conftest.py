@@ -10,12 +10,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from klantroef_app.container import Container
-from tests.app_support import app_client, migrated_container, settings_for
+from tests.app_support import app_client, migrated_container
 
 
 @pytest.fixture
 async def container(tmp_path: Path) -> Container:
-    return await migrated_container(settings_for(tmp_path))
+    return migrated_container(tmp_path)
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +9,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
-from klantroef_app.container import Container
+from klantroef_app.container import Container, bootstrap
 from klantroef_core.errors import Unavailable
 from tests.app_support import (
     ADMIN_EMAIL,
@@ -67,7 +66,7 @@ async def test_signup_is_closed_to_strangers_once_an_admin_exists(client: Client
 
 
 async def test_open_signup_by_setting(tmp_path: Path) -> None:
-    container = await migrated_container(replace(settings_for(tmp_path), signup_open=True))
+    container = migrated_container(tmp_path, signup_open=True)
     async with app_client(container) as client:
         for email in ("ann@example.com", "bob@example.com"):
             response = await client.post("/auth/signup", json={**CREDENTIALS, "email": email})
@@ -168,7 +167,7 @@ async def test_health_and_openapi(client: Client) -> None:
 
 async def test_readiness_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, database_url="mysql+aiomysql://root@127.0.0.1:1/none")
-    async with app_client(Container(settings=settings)) as client:
+    async with app_client(bootstrap(settings)) as client:
         response = await client.get("/health/ready")
         assert response.status_code == 503
         assert response.json()["checks"]["database"] is False

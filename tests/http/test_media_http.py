@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
@@ -16,13 +16,12 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from dependency_injector import providers
 from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from klantroef_adapters.sql.tables import media as media_table
 from klantroef_app.container import Container, close
-from tests.app_support import app_client, migrated_container, settings_for, signed_in
+from tests.app_support import app_client, migrated_container, signed_in
 from tests.fakes import FakeClock
 from tests.http.test_auth_http import assert_problem
 from tests.media_samples import (
@@ -97,9 +96,8 @@ async def open_api(tmp_path: Path) -> AsyncIterator[Open]:
     opened: list[tuple[Container, Any]] = []
 
     async def open_api(clock: FakeClock | None = None, **changes: Any) -> Api:
-        container = await migrated_container(replace(settings_for(tmp_path), **changes))
-        if clock is not None:
-            container.clock.override(providers.Object(clock))
+        overrides = {"clock": clock} if clock is not None else {}
+        container = migrated_container(tmp_path, overrides, **changes)
         manager = app_client(container)
         client = await manager.__aenter__()
         opened.append((container, manager))

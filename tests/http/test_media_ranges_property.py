@@ -16,11 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from litestar.testing import TestClient
 
-from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_app.asgi import build_app
-from klantroef_app.container import Container
-from tests.app_support import ADMIN_EMAIL, ADMIN_PASSWORD, settings_for
+from tests.app_support import ADMIN_EMAIL, ADMIN_PASSWORD, migrated_container
 from tests.media_samples import media_file, multipart_body
 
 READ_CHUNK = 4096  # small, so ranges cross chunk boundaries on modest files
@@ -50,10 +48,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("ranges")
-    settings = settings_for(folder)
-    upgrade(settings.database_url)
-    container = Container(settings=settings)
-    container.media_storage.override(LocalMediaStorage(folder / "media", read_chunk=READ_CHUNK))
+    storage = LocalMediaStorage(folder / "media", read_chunk=READ_CHUNK)
+    container = migrated_container(folder, {"media_storage": storage})
     with TestClient(app=build_app(container)) as client:
         credentials = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
         client.post("/auth/signup", json=credentials)

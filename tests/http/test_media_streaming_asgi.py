@@ -17,8 +17,8 @@ from litestar import Litestar
 
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_app.asgi import build_app
-from klantroef_app.container import Container, close
-from tests.app_support import migrated_container, settings_for, signed_in
+from klantroef_app.container import close
+from tests.app_support import migrated_container, signed_in
 from tests.media_samples import media_file, multipart_body
 
 PATHSEND = "http.response.pathsend"
@@ -80,8 +80,8 @@ DATA = media_file(3 * 1024 * 1024)
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[Litestar, str, Path]]:
     """The app, a stream URL of a 3 MiB item, and that item's file."""
-    container: Container = await migrated_container(settings_for(tmp_path))
-    container.media_storage.override(LocalMediaStorage(tmp_path / "media", read_chunk=64 * 1024))
+    storage = LocalMediaStorage(tmp_path / "media", read_chunk=64 * 1024)
+    container = migrated_container(tmp_path, {"media_storage": storage})
     app = build_app(container)
     from litestar.testing import AsyncTestClient
 

@@ -7,7 +7,6 @@ import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from klantroef_app.asgi import build_app
 from klantroef_app.container import Container, close
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.tokens import StreamClaims
-from tests.app_support import app_client, migrated_container, settings_for, signed_in
+from tests.app_support import app_client, migrated_container, signed_in
 from tests.factories import make_media, new_id
 from tests.fakes import FakeClock
 from tests.http.test_auth_http import assert_problem
@@ -62,7 +61,7 @@ async def build(tmp_path: Path) -> AsyncIterator[Build]:
     built: list[Container] = []
 
     async def build(**changes: Any) -> Container:
-        container = await migrated_container(replace(settings_for(tmp_path), **changes))
+        container = migrated_container(tmp_path, **changes)
         built.append(container)
         return container
 
