@@ -1,4 +1,4 @@
-"""The cases and their targets: one declarative entry each (the table of issue 5).
+"""The cases and their targets: one declarative entry each.
 
 A case names the routes it needs (checked against the server's OpenAPI
 document, so a route that does not exist yet makes the case "not available"

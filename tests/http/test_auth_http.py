@@ -1,4 +1,4 @@
-"""Auth over HTTP: the contract in DESIGN.md section 3, and the nasty inputs."""
+"""Auth over HTTP: signup, login, logout and me, and the nasty inputs."""
 
 from __future__ import annotations
 

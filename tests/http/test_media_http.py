@@ -1,4 +1,4 @@
-"""Media over HTTP: uploads, the catalogue, links and streaming (DESIGN.md section 3).
+"""Media over HTTP: uploads, the catalogue, links and streaming.
 
 The full app over a real SQLite file and a real media folder, in process.
 """

@@ -1,4 +1,4 @@
-"""Views and analytics over HTTP: DESIGN.md section 3, on the full app over SQLite."""
+"""Views and analytics over HTTP, on the full app over SQLite."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The issue's "done when": two real server processes sharing MariaDB and Redis.
+"""Two real server processes sharing MariaDB and Redis.
 
 Both processes sit behind a pretend proxy on loopback (``KLANTROEF_TRUSTED_PROXIES``
 is 127.0.0.1), so each request names its client in ``X-Forwarded-For``.

@@ -98,7 +98,14 @@ class _CheckedBody:
         self._chunks = chunks
         self._max_bytes = max_bytes
         self._chosen = chosen
-        self.kind: SniffedKind | None = None
+        self._kind: SniffedKind | None = None
+
+    @property
+    def kind(self) -> SniffedKind:
+        """What the bytes are; known once the stream was read to its end."""
+        if self._kind is None:
+            raise RuntimeError("the media storage returned before reading the whole upload")
+        return self._kind
 
     def _judge(self, head: bytes) -> None:
         kind = sniff(head)
@@ -107,7 +114,7 @@ class _CheckedBody:
                 "the file is not an audio or video format we can serve", code="not_media"
             )
         _check_agreement(self._chosen, kind)
-        self.kind = kind
+        self._kind = kind
 
     async def stream(self) -> AsyncIterator[bytes]:
         head = bytearray()
@@ -118,14 +125,14 @@ class _CheckedBody:
                 raise PayloadTooLarge(
                     f"the file is larger than {self._max_bytes} bytes", code="file_too_large"
                 )
-            if self.kind is not None:
+            if self._kind is not None:
                 yield chunk
                 continue
             head += chunk
             if len(head) >= SNIFF_LENGTH:
                 self._judge(bytes(head))
                 yield bytes(head)
-        if self.kind is None:
+        if self._kind is None:
             self._judge(bytes(head))
             if head:
                 yield bytes(head)
@@ -158,7 +165,6 @@ class UploadMedia:
         media_id = self.ids.new_id()
         blob = await self.storage.save(media_id, body.stream())
         try:
-            assert body.kind is not None  # save() read the whole body, so it was judged
             fields = await upload.all_fields()
             title = _chosen_title(fields, upload.filename)
             _check_agreement(_chosen_type(fields), body.kind)

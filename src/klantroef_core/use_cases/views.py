@@ -134,7 +134,7 @@ class GetAnalytics:
     views: ViewLog
     cache: AnalyticsCache
 
-    async def __call__(self, media_id: str, days: DayRange) -> Analytics:
+    async def __call__(self, media_id: str, days: DayRange = ALL_DAYS) -> Analytics:
         return (await self._whole(media_id)).narrowed(days)
 
     async def _whole(self, media_id: str) -> Analytics:
