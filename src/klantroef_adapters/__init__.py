@@ -1,1 +1,1 @@
-"""Adapters: the outside world behind Klantroef's ports, and the container that wires them."""
+"""Adapters: the outside world behind Klantroef's ports (SQL, Redis, argon2, JWT, files, memory)."""
