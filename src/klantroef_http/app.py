@@ -16,6 +16,7 @@ from klantroef_core.errors import KlantroefError
 from klantroef_http.auth.routes import AuthController
 from klantroef_http.config import HttpConfig
 from klantroef_http.dependencies import UseCaseFactories, dependencies
+from klantroef_http.hardening import KlantroefRequest, nosniff
 from klantroef_http.health import health_routes
 from klantroef_http.media.routes import media_routes
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
@@ -59,6 +60,8 @@ def create_app(
             components=Components(security_schemes=SECURITY_SCHEMES),
         ),
         request_max_body_size=config.max_json_body_bytes,
+        request_class=KlantroefRequest,
+        before_send=[nosniff],
         on_shutdown=list(on_shutdown),
         debug=config.debug,
     )

@@ -8,6 +8,7 @@ from typing import Literal, Protocol, runtime_checkable
 import msgspec
 from litestar import Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 
 from klantroef_http.security import PUBLIC
 
@@ -36,6 +37,9 @@ async def live() -> HealthOut:
     summary="The database (and Redis, if used) answer",
     tags=["health"],
     opt=PUBLIC,
+    responses={
+        503: ResponseSpec(HealthOut, description="A backing service does not answer"),
+    },
 )
 async def ready(readiness: NamedDependency[Readiness]) -> Response[HealthOut]:
     checks = dict(await readiness.check())

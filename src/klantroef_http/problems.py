@@ -8,6 +8,8 @@ from typing import Any
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import ResponseSpec
+from litestar.params import ParameterKwarg
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from klantroef_core import errors
@@ -58,6 +60,19 @@ class Problem(msgspec.Struct, omit_defaults=True):
     detail: str
     code: str
     errors: list[dict[str, Any]] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The OpenAPI ``responses`` of the problems an operation can answer with."""
+    return {
+        status: ResponseSpec(
+            data_container=Problem,
+            media_type=PROBLEM_JSON,
+            description=_TITLES[status],
+            generate_examples=False,
+        )
+        for status in statuses
+    }
 
 
 def status_for(error: errors.KlantroefError) -> int:
@@ -111,12 +126,14 @@ def core_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[by
     return problem_response(status, exc.code, exc.detail, headers)
 
 
-def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Litestar's own errors (routing, validation, body size) in the same envelope."""
     assert isinstance(exc, HTTPException)
     status = exc.status_code
     if isinstance(exc, ValidationException):
         extra = exc.extra if isinstance(exc.extra, list) else None
+        if extra is not None:
+            extra = _as_sent(request, extra)
         return problem_response(400, "validation_failed", _validation_detail(exc), None, extra)
     code = {
         400: "bad_request",
@@ -128,6 +145,21 @@ def http_error_handler(_: Request[Any, Any, Any], exc: Exception) -> Response[by
     }.get(status, "http_error")
     headers = dict(exc.headers or {})
     return problem_response(status, code, str(exc.detail), headers)
+
+
+def _as_sent(request: Request[Any, Any, Any], errors: list[Any]) -> list[Any]:
+    """Validation errors keyed by the names the client sent (``from``), not our parameters'."""
+    parameters = request.route_handler.parsed_fn_signature.parameters
+
+    def sent_name(key: object) -> object:
+        parameter = parameters.get(key) if isinstance(key, str) else None
+        kwarg = parameter.kwarg_definition if parameter else None
+        return (kwarg.name if isinstance(kwarg, ParameterKwarg) else None) or key
+
+    return [
+        {**error, "key": sent_name(error.get("key"))} if isinstance(error, dict) else error
+        for error in errors
+    ]
 
 
 def _validation_detail(exc: ValidationException) -> str:

@@ -23,7 +23,7 @@ from klantroef_adapters.sql.tables import media as media_table
 from klantroef_app.container import Container, close
 from tests.app_support import app_client, migrated_container, signed_in
 from tests.fakes import FakeClock
-from tests.http.test_auth_http import assert_problem
+from tests.http.support import assert_problem
 from tests.media_samples import (
     M4A_HEAD,
     REFUSED_SAMPLES,
@@ -322,8 +322,9 @@ async def test_an_empty_catalogue_is_an_empty_page(api: Api) -> None:
 @pytest.mark.parametrize(
     ("query", "status", "code"),
     [
-        ("limit=0", 422, "bad_limit"),
-        ("limit=101", 422, "bad_limit"),
+        ("limit=0", 400, "validation_failed"),
+        ("limit=101", 400, "validation_failed"),
+        (f"cursor={'x' * 201}", 400, "validation_failed"),
         ("limit=ten", 400, "validation_failed"),
         ("cursor=not-a-cursor", 422, "bad_cursor"),
     ],

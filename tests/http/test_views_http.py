@@ -25,7 +25,7 @@ from klantroef_core.domain.tokens import StreamClaims
 from tests.app_support import app_client, migrated_container, signed_in
 from tests.factories import make_media, new_id
 from tests.fakes import FakeClock
-from tests.http.test_auth_http import assert_problem
+from tests.http.support import assert_problem
 from tests.unit.test_view_use_cases import UnreachableCache, UnreachableLimiter
 
 Client = AsyncTestClient[Any]

@@ -14,10 +14,11 @@ MAX_EMAIL_LENGTH = 254
 
 # A pragmatic shape check: one "@", a non-empty local part without spaces, and a
 # domain with at least one dot whose labels are letters, digits and hyphens.
-_EMAIL_SHAPE = re.compile(
+EMAIL_PATTERN = (
     r"^[^\s@]{1,64}@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"
 )
+_EMAIL_SHAPE = re.compile(EMAIL_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ logger = logging.getLogger("klantroef.media")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-_MAX_CURSOR_LENGTH = 200
+MAX_CURSOR_LENGTH = 200
 
 
 def encode_cursor(last: Media) -> str:
@@ -30,7 +30,7 @@ def encode_cursor(last: Media) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
     """The ``(created_at, id)`` position a cursor stands for; 422 ``bad_cursor`` if none."""
     bad = InvalidInput("cursor is not one this API handed out", code="bad_cursor")
-    if len(cursor) > _MAX_CURSOR_LENGTH:
+    if len(cursor) > MAX_CURSOR_LENGTH:
         raise bad
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))

@@ -9,7 +9,9 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.use_cases.auth import CurrentAdmin, Login, Logout, Signup
-from klantroef_http.auth.schemas import AdminOut, Credentials, TokenOut
+from klantroef_http.auth.schemas import AdminOut, Credentials, LoginCredentials, TokenOut
+from klantroef_http.hardening import TOKEN_HEADERS
+from klantroef_http.problems import problem_responses
 from klantroef_http.security import BEARER, PUBLIC, admin_only
 
 
@@ -23,6 +25,7 @@ class AuthController(Controller):
         "/signup",
         status_code=HTTP_201_CREATED,
         security=[{}, *BEARER],  # anonymous for the first admin, else an admin's token
+        responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
         summary="Create an admin (open while none exists; then admins only, unless signup is open)",
     )
     async def signup(
@@ -35,11 +38,16 @@ class AuthController(Controller):
         return AdminOut.of(await signup(data.email, data.password, actor))
 
     @post(
-        "/login", status_code=200, opt=PUBLIC, summary="Trade email and password for a bearer token"
+        "/login",
+        status_code=200,
+        opt=PUBLIC,
+        responses=problem_responses(400, 401, 413, 429, 503),
+        response_headers=TOKEN_HEADERS,
+        summary="Trade email and password for a bearer token",
     )
     async def login(
         self,
-        data: JSONBody[Credentials],
+        data: JSONBody[LoginCredentials],
         login: NamedDependency[Login],
         client_ip: NamedDependency[str],
     ) -> TokenOut:
@@ -51,6 +59,7 @@ class AuthController(Controller):
         status_code=HTTP_204_NO_CONTENT,
         guards=[admin_only],
         security=BEARER,
+        responses=problem_responses(401, 503),
         summary="Revoke the bearer token, at once and everywhere",
     )
     async def logout(
@@ -58,7 +67,13 @@ class AuthController(Controller):
     ) -> None:
         await logout(claims)
 
-    @get("/me", guards=[admin_only], security=BEARER, summary="The admin behind the bearer token")
+    @get(
+        "/me",
+        guards=[admin_only],
+        security=BEARER,
+        responses=problem_responses(401, 503),
+        summary="The admin behind the bearer token",
+    )
     async def me(
         self, current_admin: NamedDependency[CurrentAdmin], claims: NamedDependency[AccessClaims]
     ) -> AdminOut:

@@ -1,7 +1,8 @@
-"""The OpenAPI description of the upload body, which Litestar cannot infer.
+"""What Litestar cannot infer about the media routes, said in their OpenAPI operations.
 
 The upload route reads its multipart body itself (no ``data`` parameter), so
-its operation says what the body holds explicitly.
+its operation says what the body holds; the stream answers media bytes with
+the statuses and headers of RFC 9110, not JSON.
 """
 
 from __future__ import annotations
@@ -10,12 +11,17 @@ from dataclasses import dataclass
 
 from litestar.openapi.spec import (
     OpenAPIFormat,
+    OpenAPIHeader,
     OpenAPIMediaType,
+    OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Reference,
     RequestBody,
     Schema,
 )
+
+from klantroef_http.problems import PROBLEM_JSON
 
 UPLOAD_FORM = Schema(
     type=OpenAPIType.OBJECT,
@@ -50,3 +56,65 @@ class UploadOperation(Operation):
             content={"multipart/form-data": OpenAPIMediaType(schema=UPLOAD_FORM)},
             required=True,
         )
+
+
+def _text(description: str) -> OpenAPIHeader:
+    return OpenAPIHeader(schema=Schema(type=OpenAPIType.STRING), description=description)
+
+
+_BYTES = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+_MEDIA_CONTENT = {kind: OpenAPIMediaType(schema=_BYTES) for kind in ("video/*", "audio/*")}
+_Headers = dict[str, OpenAPIHeader | Reference]
+_REPRESENTATION: _Headers = {
+    "Accept-Ranges": _text("Always `bytes`: players may seek with Range requests."),
+    "ETag": _text("A strong validator: the content's SHA-256 in quotes."),
+    "Last-Modified": _text("When the item was uploaded (an HTTP date)."),
+    "Cache-Control": _text("`private, max-age=0, must-revalidate`."),
+}
+_BODY: _Headers = {
+    **_REPRESENTATION,
+    "Content-Length": _text("The number of bytes in the body."),
+    "Content-Disposition": _text("`inline`, with the title as file name (RFC 6266)."),
+}
+
+
+def _problem(description: str, headers: _Headers | None = None) -> OpenAPIResponse:
+    schema = Reference(ref="#/components/schemas/Problem")
+    return OpenAPIResponse(
+        description=description,
+        headers=headers,
+        content={PROBLEM_JSON: OpenAPIMediaType(schema=schema)},
+    )
+
+
+STREAM_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
+    "200": OpenAPIResponse(
+        description="The whole file (a GET without Range, or one If-Range no longer matches)",
+        headers=_BODY,
+        content=_MEDIA_CONTENT,
+    ),
+    "206": OpenAPIResponse(
+        description="The byte range asked for",
+        headers={**_BODY, "Content-Range": _text("`bytes first-last/size`.")},
+        content=_MEDIA_CONTENT,
+    ),
+    "304": OpenAPIResponse(
+        description="If-None-Match matched the ETag: the client's copy is current",
+        headers=_REPRESENTATION,
+    ),
+    "403": _problem("The link's token is missing, invalid, expired or for another item"),
+    "404": _problem("No media item has this id (or it was deleted)"),
+    "416": _problem(
+        "No byte of the range lies inside the file",
+        {"Content-Range": _text("`bytes */size`.")},
+    ),
+    "503": _problem("A backing service cannot be reached"),
+}
+
+
+@dataclass
+class StreamOperation(Operation):
+    """The stream's operation: media bytes, not JSON, and every status RFC 9110 allows here."""
+
+    def __post_init__(self) -> None:
+        self.responses = dict(STREAM_RESPONSES)

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
 from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.use_cases.media_catalogue import (
     DEFAULT_PAGE_SIZE,
+    MAX_CURSOR_LENGTH,
+    MAX_PAGE_SIZE,
     DeleteMedia,
     GetMedia,
     ListMedia,
 )
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
+from klantroef_http.hardening import TOKEN_HEADERS
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
-from klantroef_http.media.openapi import UploadOperation
+from klantroef_http.media.openapi import StreamOperation, UploadOperation
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
 from klantroef_http.media.streaming import MediaResponse, plan_stream
+from klantroef_http.problems import problem_responses
 from klantroef_http.security import BEARER, PUBLIC, admin_only
 
 
@@ -41,6 +45,7 @@ class MediaController(Controller):
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,  # the use case caps the file while it streams
         operation_class=UploadOperation,
+        responses=problem_responses(400, 401, 413, 415, 422, 503),
         summary="Upload an audio or video file (multipart: file, title, type)",
     )
     async def upload(
@@ -58,16 +63,30 @@ class MediaController(Controller):
             headers={"location": f"/media/{media.id}"},
         )
 
-    @get("/", summary="The catalogue, newest first, a page at a time")
+    @get(
+        "/",
+        responses=problem_responses(400, 401, 422, 503),
+        summary="The catalogue, newest first, a page at a time",
+    )
     async def list_page(
         self,
         list_media: NamedDependency[ListMedia],
-        limit: FromQuery[int] = DEFAULT_PAGE_SIZE,
-        cursor: FromQuery[str | None] = None,
+        limit: Annotated[
+            int,
+            QueryParameter(ge=1, le=MAX_PAGE_SIZE, description="items a page (1 to 100)"),
+        ] = DEFAULT_PAGE_SIZE,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=MAX_CURSOR_LENGTH, description="next_cursor of the page before"
+            ),
+        ] = None,
     ) -> MediaPageOut:
         return MediaPageOut.of(await list_media(limit, cursor))
 
-    @get("/{media_id:str}", summary="One media item")
+    @get(
+        "/{media_id:str}", responses=problem_responses(400, 401, 404, 503), summary="One media item"
+    )
     async def get_item(
         self, get_media: NamedDependency[GetMedia], media_id: FromPath[str]
     ) -> MediaOut:
@@ -76,6 +95,7 @@ class MediaController(Controller):
     @delete(
         "/{media_id:str}",
         status_code=HTTP_204_NO_CONTENT,
+        responses=problem_responses(400, 401, 404, 503),
         summary="Delete an item: its file, its views, and every link to it",
     )
     async def delete_item(
@@ -85,6 +105,8 @@ class MediaController(Controller):
 
     @get(
         "/{media_id:str}/stream-url",
+        responses=problem_responses(400, 401, 404, 503),
+        response_headers=TOKEN_HEADERS,
         summary="A signed stream link that expires (10 minutes by default)",
     )
     async def stream_url(
@@ -102,6 +124,7 @@ class MediaController(Controller):
     "/media/{media_id:str}/stream",
     http_method=[HttpMethod.GET, HttpMethod.HEAD],
     opt=PUBLIC,
+    operation_class=StreamOperation,
     summary="The media's bytes, with Range support, for a stream link's token",
     tags=["media"],
 )

@@ -20,6 +20,7 @@ from klantroef_core.use_cases.views import (
     RecordedView,
     RecordView,
 )
+from klantroef_http.problems import problem_responses
 from klantroef_http.rate_limit_headers import rate_limit_headers
 from klantroef_http.security import BEARER, admin_only
 from klantroef_http.views.schemas import AnalyticsOut, ViewOut
@@ -42,6 +43,7 @@ def _headers(recorded: RecordedView) -> dict[str, str]:
     "/media/{media_id:str}/view",
     status_code=HTTP_201_CREATED,
     security=[{}, *BEARER],  # with ?token=, or an admin's bearer token
+    responses=problem_responses(400, 401, 403, 404, 429, 503),
     summary="Log a view (bearer token, or the item's stream token as ?token=)",
     tags=["analytics"],
 )
@@ -67,6 +69,7 @@ async def record_view(
     "/media/{media_id:str}/analytics",
     guards=[admin_only],
     security=BEARER,
+    responses=problem_responses(400, 401, 404, 422, 503),
     cache_control=CacheControlHeader(no_store=True),
     summary="Exact view counts: total, unique clients, and per UTC day",
     tags=["analytics"],
