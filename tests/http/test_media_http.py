@@ -24,7 +24,6 @@ from klantroef_adapters.sql.tables import media as media_table
 from klantroef_app.container import Container, close
 from tests.app_support import app_client, migrated_container, settings_for, signed_in
 from tests.fakes import FakeClock
-from tests.http.test_auth_http import assert_problem
 from tests.media_samples import (
     M4A_HEAD,
     REFUSED_SAMPLES,
@@ -32,6 +31,7 @@ from tests.media_samples import (
     media_file,
     multipart_body,
 )
+from tests.problems import assert_problem
 
 Client = AsyncTestClient[Any]
 MEDIA_KEYS = {"id", "title", "type", "content_type", "size_bytes", "created_at", "uploaded_by"}

@@ -20,46 +20,17 @@ from klantroef_adapters.memory.view_log import InMemoryViewLog
 from klantroef_core.domain.client_identity import ClientIdentity, IpStorage
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.views import Analytics, DayRange, View
-from klantroef_core.errors import InvalidInput, NotFound, RateLimited, Unavailable
-from klantroef_core.ports import AnalyticsCache, RateDecision, RateLimiter
-from klantroef_core.ports.analytics_cache import CacheLookup
+from klantroef_core.errors import InvalidInput, NotFound, RateLimited
+from klantroef_core.ports import AnalyticsCache, RateLimiter
 from klantroef_core.use_cases.views import VIEW_POLICY, GetAnalytics, RecordView
 from tests.factories import make_media
 from tests.fakes import FakeClock
+from tests.unreachable import UnreachableCache, UnreachableLimiter
 
 IP = "203.0.113.7"
 OTHER_IP = "2001:db8::1"
 BEFORE_MIDNIGHT = datetime(2025, 3, 14, 23, 59, 30, tzinfo=UTC)
 EVERYTHING = DayRange()
-
-
-class UnreachableLimiter:
-    """A limiter whose store is down."""
-
-    async def hit(self, key: str, rate: Rate, now: float) -> RateDecision:
-        raise Unavailable("rate limiter: connection refused")
-
-    async def reset(self, key: str) -> None:
-        raise Unavailable("rate limiter: connection refused")
-
-
-class UnreachableCache:
-    """An analytics cache whose store is down."""
-
-    async def generation(self, media_id: str) -> int:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def get(self, media_id: str, days: DayRange) -> Analytics | None:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def invalidate(self, media_id: str) -> None:
-        raise Unavailable("analytics cache: connection refused")
 
 
 class ObservedViewLog(InMemoryViewLog):
