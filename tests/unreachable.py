@@ -15,18 +15,9 @@ class UnreachableLimiter:
     async def hit(self, key: str, rate: Rate, now: float) -> RateDecision:
         raise Unavailable("rate limiter: connection refused")
 
-    async def reset(self, key: str) -> None:
-        raise Unavailable("rate limiter: connection refused")
-
 
 class UnreachableCache:
     """An analytics cache whose store is down."""
-
-    async def generation(self, media_id: str) -> int:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def get(self, media_id: str, days: DayRange) -> Analytics | None:
-        raise Unavailable("analytics cache: connection refused")
 
     async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
         raise Unavailable("analytics cache: connection refused")
