@@ -64,3 +64,19 @@ async def _empty(conn: object) -> None:
     assert isinstance(conn, AsyncConnection)
     for table in reversed(metadata.sorted_tables):
         await conn.execute(table.delete())
+
+
+@asynccontextmanager
+async def unreachable_engine(kind: str, folder: Path) -> AsyncIterator[SqlEngine]:
+    """An engine whose database cannot be reached: nothing listens (MariaDB), or the
+    SQLite file is a folder and cannot be opened."""
+    if kind == "sqlite":
+        blocked = folder / "not-a-file.db"
+        blocked.mkdir()
+        engine = create_engine(f"sqlite:///{blocked}")
+    else:
+        engine = create_engine("mysql+aiomysql://root@127.0.0.1:9/nowhere")  # nothing on 9
+    try:
+        yield engine
+    finally:
+        await engine.dispose()

@@ -19,7 +19,7 @@ from tests.app_support import (
     settings_for,
     signed_in,
 )
-from tests.http.support import assert_problem
+from tests.problems import assert_problem
 
 Client = AsyncTestClient[Any]
 CREDENTIALS = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}

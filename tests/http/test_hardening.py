@@ -10,8 +10,8 @@ from litestar.testing import AsyncTestClient
 from klantroef_app.container import Container
 from klantroef_core.use_cases.file_upload import FileUpload
 from tests.app_support import signed_in
-from tests.http.support import assert_problem
 from tests.media_samples import media_file
+from tests.problems import assert_problem
 
 Client = AsyncTestClient[Any]
 

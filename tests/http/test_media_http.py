@@ -23,7 +23,6 @@ from klantroef_adapters.sql.tables import media as media_table
 from klantroef_app.container import Container, close
 from tests.app_support import app_client, migrated_container, signed_in
 from tests.fakes import FakeClock
-from tests.http.support import assert_problem
 from tests.media_samples import (
     M4A_HEAD,
     REFUSED_SAMPLES,
@@ -31,6 +30,7 @@ from tests.media_samples import (
     media_file,
     multipart_body,
 )
+from tests.problems import assert_problem
 
 Client = AsyncTestClient[Any]
 MEDIA_KEYS = {"id", "title", "type", "content_type", "size_bytes", "created_at", "uploaded_by"}

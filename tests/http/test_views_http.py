@@ -25,8 +25,8 @@ from klantroef_core.domain.tokens import StreamClaims
 from tests.app_support import app_client, migrated_container, signed_in
 from tests.factories import make_media, new_id
 from tests.fakes import FakeClock
-from tests.http.support import assert_problem
-from tests.unit.test_view_use_cases import UnreachableCache, UnreachableLimiter
+from tests.problems import assert_problem
+from tests.unreachable import UnreachableCache, UnreachableLimiter
 
 Client = AsyncTestClient[Any]
 BEFORE_MIDNIGHT = datetime(2025, 3, 14, 23, 59, 0, tzinfo=UTC)

@@ -1,50 +1,40 @@
-"""The auth use cases on in-memory fakes."""
+"""The auth use cases from the composition root, in memory, with a fake clock."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
-from klantroef_adapters.memory.admin_repository import InMemoryAdminRepository
-from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
-from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.passwords import Argon2PasswordHasher
-from klantroef_adapters.signing import JwtSigner, KeyRing
+from klantroef_adapters.testing.strategies import emails, passwords
 from klantroef_core.domain.admin import Email
 from klantroef_core.domain.rates import Rate
 from klantroef_core.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthorized
-from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
-from tests.fakes import FakeClock, SequentialIds
+from tests import worlds
+from tests.fakes import FakeClock
 
 PASSWORD = "correct horse battery"
 DEFAULT_LOGIN_RATE = Rate(10, 60)
 
 
 class World:
-    """Every port the auth use cases need, in memory."""
+    """The auth use cases from the composition root, every store in memory."""
 
     def __init__(self, *, signup_open: bool = False, login_rate: Rate = DEFAULT_LOGIN_RATE) -> None:
         self.clock = FakeClock()
-        self.ids = SequentialIds()
-        self.admins = InMemoryAdminRepository()
-        self.hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        self.tokens = InMemoryTokenStore(self.clock)
-        self.signer = JwtSigner(KeyRing({"a1": b"a" * 32}, "a1"), KeyRing({"s1": b"s" * 32}, "s1"))
-        self.signup = Signup(self.admins, self.hasher, self.clock, self.ids, signup_open)
-        self.login = Login(
-            self.admins,
-            self.hasher,
-            self.signer,
-            self.clock,
-            self.ids,
-            InMemoryRateLimiter(),
-            timedelta(hours=1),
-            login_rate,
+        self.container = worlds.world(
+            worlds.settings(signup_open=signup_open, login_rate=login_rate, access_token_ttl=3600),
+            clock=self.clock,
         )
-        self.authenticate = Authenticate(self.signer, self.tokens, self.clock)
-        self.current_admin = CurrentAdmin(self.admins)
-        self.logout = Logout(self.tokens)
+        self.admins = self.container.admins()
+        self.hasher = self.container.hasher()
+        self.signup = self.container.signup()
+        self.login = self.container.login()
+        self.authenticate = self.container.authenticate()
+        self.current_admin = self.container.current_admin()
+        self.logout = self.container.logout()
 
 
 async def test_the_first_signup_is_open_and_normalises_the_email() -> None:
@@ -71,9 +61,11 @@ async def test_an_admin_can_sign_up_another_admin() -> None:
 
 async def test_open_signup_lets_anyone_in() -> None:
     world = World(signup_open=True)
-    await world.signup("ann@example.com", PASSWORD, actor_id=None)
-    await world.signup("bob@example.com", PASSWORD, actor_id=None)
-    assert len(world.admins.admins) == 2
+    ann = await world.signup("ann@example.com", PASSWORD, actor_id=None)
+    bob = await world.signup("bob@example.com", PASSWORD, actor_id=None)
+    assert await world.admins.get_by_email(Email("ann@example.com")) == ann
+    assert await world.admins.get_by_email(Email("bob@example.com")) == bob
+    assert ann.id != bob.id
 
 
 async def test_a_taken_email_conflicts_whatever_its_case() -> None:
@@ -173,3 +165,23 @@ async def test_a_missing_token_is_refused() -> None:
     with pytest.raises(Unauthorized) as caught:
         await World().authenticate(None)
     assert caught.value.code == "token_missing"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(email=emails(), password=passwords())
+async def test_any_valid_email_and_password_sign_up_and_log_in(email: Email, password: str) -> None:
+    world = World()
+    admin = await world.signup(email.value.upper(), password, actor_id=None)
+    assert admin.email == email
+    issued = await world.login(f"  {email.value} ", password, "192.0.2.1")
+    assert await world.current_admin(await world.authenticate(issued.token)) == admin
+
+
+@settings(max_examples=50, deadline=None)
+@given(password=passwords(valid=False))
+async def test_any_password_outside_the_policy_is_refused(password: str) -> None:
+    world = World()
+    with pytest.raises(InvalidInput) as caught:
+        await world.signup("ann@example.com", password, actor_id=None)
+    assert caught.value.code == "weak_password"
+    assert not await world.admins.any_exist()

@@ -1,4 +1,4 @@
-"""The media use cases on in-memory fakes: uploads, the catalogue, links and streams."""
+"""The media use cases from the composition root, in memory: uploads, the catalogue, links and streams."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
-from klantroef_adapters.signing import JwtSigner, KeyRing
 from klantroef_core.domain.media import Media, MediaType
 from klantroef_core.domain.media_kinds import SniffedKind
 from klantroef_core.errors import (
+    BlobMissing,
     Forbidden,
     InvalidInput,
     NotFound,
@@ -23,16 +23,11 @@ from klantroef_core.errors import (
     Unavailable,
     UnsupportedMediaType,
 )
-from klantroef_core.use_cases.media_catalogue import (
-    DeleteMedia,
-    GetMedia,
-    ListMedia,
-    decode_cursor,
-    encode_cursor,
-)
-from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
-from klantroef_core.use_cases.media_upload import UploadMedia, title_from_filename
-from klantroef_core.use_cases.stream_access import CheckStreamToken
+from klantroef_core.ports import StoredBlob
+from klantroef_core.use_cases.media_catalogue import decode_cursor, encode_cursor
+from klantroef_core.use_cases.media_streaming import IssueStreamLink
+from klantroef_core.use_cases.media_upload import title_from_filename
+from tests import worlds
 from tests.factories import make_media
 from tests.fakes import FakeClock, SequentialIds
 from tests.media_samples import M4A_HEAD, REFUSED_SAMPLES, UPLOAD_SAMPLES, media_file
@@ -69,8 +64,37 @@ class UnreachableMediaRepository(InMemoryMediaRepository):
         raise Unavailable("the database is down")
 
 
+class ObservedStorage(InMemoryMediaStorage):
+    """The in-memory store, remembering every key a save was started for and how many
+    saves are still reading their chunks (the test's own window on the port)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_tried: set[str] = set()
+        self.saving = 0
+
+    async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
+        self.keys_tried.add(key)
+        self.saving += 1
+        try:
+            return await super().save(key, chunks)
+        finally:
+            self.saving -= 1
+
+    async def content(self, key: str) -> bytes | None:
+        """The blob's bytes, read back through the port, or None if there is none."""
+        try:
+            return b"".join([chunk async for chunk in self.read_range(key, 0, 2**62)])
+        except BlobMissing:
+            return None
+
+    async def stored_keys(self) -> set[str]:
+        """Every key a save was tried for that holds a blob now."""
+        return {key for key in self.keys_tried if await self.content(key) is not None}
+
+
 class World:
-    """Every port the media use cases need, in memory."""
+    """The media use cases from the composition root, every store in memory."""
 
     def __init__(
         self, *, max_bytes: int = 10_000_000, media: InMemoryMediaRepository | None = None
@@ -78,20 +102,25 @@ class World:
         self.clock = FakeClock()
         self.ids = SequentialIds()
         self.media = media or InMemoryMediaRepository()
-        self.storage = InMemoryMediaStorage()
-        self.signer = JwtSigner(KeyRing({"a1": b"a" * 32}, "a1"), KeyRing({"s1": b"s" * 32}, "s1"))
-        self.upload = UploadMedia(self.media, self.storage, self.clock, self.ids, max_bytes)
-        self.list = ListMedia(self.media)
-        self.get = GetMedia(self.media)
-        self.delete = DeleteMedia(self.media, self.storage)
-        self.issue_link = IssueStreamLink(self.media, self.signer, self.clock, self.ids)
-        self.open_stream = OpenStream(
-            CheckStreamToken(self.signer, self.clock), self.media, self.storage
+        self.storage = ObservedStorage()
+        self.container = worlds.world(
+            worlds.settings(max_upload_bytes=max_bytes),
+            clock=self.clock,
+            ids=self.ids,
+            media_repository=self.media,
+            media_storage=self.storage,
         )
+        self.signer = self.container.signer()
+        self.upload = self.container.upload_media()
+        self.list = self.container.list_media()
+        self.get = self.container.get_media()
+        self.delete = self.container.delete_media()
+        self.issue_link = self.container.issue_stream_link()
+        self.open_stream = self.container.open_stream()
 
     async def nothing_stored(self) -> bool:
         page = await self.media.list_page(100, None)
-        return page == [] and self.storage.keys() == set() and self.storage.writes_in_progress == 0
+        return page == [] and await self.storage.stored_keys() == set() and self.storage.saving == 0
 
 
 # --- uploading ------------------------------------------------------------------------------
@@ -112,7 +141,7 @@ async def test_each_container_is_stored_with_the_type_its_bytes_show(
     assert media.title == "clip"
     assert media.uploaded_by == ADMIN_ID
     assert media.created_at == world.clock.now()
-    assert world.storage.content(media.storage_key) == data
+    assert await world.storage.content(media.storage_key) == data
     assert await world.media.get(media.id) == media
 
 
@@ -122,7 +151,8 @@ async def test_the_storage_key_is_generated_never_the_clients_file_name() -> Non
     media = await world.upload(FakeUpload(media_file(1000), filename="../../etc/passwd"), ADMIN_ID)
 
     assert media.storage_key == media.id
-    assert world.storage.keys() == {media.id}
+    assert world.storage.keys_tried == {media.id}
+    assert await world.storage.stored_keys() == {media.id}
     assert media.title == "passwd"
 
 
@@ -282,7 +312,8 @@ async def test_a_record_that_cannot_be_saved_takes_its_file_with_it() -> None:
     with pytest.raises(Unavailable):
         await world.upload(FakeUpload(media_file(5000)), ADMIN_ID)
 
-    assert world.storage.keys() == set()
+    assert world.storage.keys_tried != set()
+    assert await world.storage.stored_keys() == set()
 
 
 async def test_an_upload_cancelled_after_the_file_was_stored_leaves_nothing() -> None:
@@ -297,7 +328,7 @@ async def test_an_upload_cancelled_after_the_file_was_stored_leaves_nothing() ->
 
     task = asyncio.create_task(world.upload(HangingFields(media_file(5000)), ADMIN_ID))
     await stored.wait()
-    assert len(world.storage.keys()) == 1
+    assert len(await world.storage.stored_keys()) == 1
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
@@ -316,8 +347,8 @@ async def test_two_uploads_with_the_same_file_name_are_both_kept() -> None:
 
     assert first.id != second.id
     assert first.storage_key != second.storage_key
-    assert world.storage.content(first.storage_key) == media_file(3000, seed=1)
-    assert world.storage.content(second.storage_key) == media_file(3000, seed=2)
+    assert await world.storage.content(first.storage_key) == media_file(3000, seed=1)
+    assert await world.storage.content(second.storage_key) == media_file(3000, seed=2)
 
 
 # --- the catalogue -----------------------------------------------------------------------------

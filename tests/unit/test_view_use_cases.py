@@ -1,4 +1,4 @@
-"""RecordView and GetAnalytics over the in-memory adapters and a fake clock."""
+"""RecordView and GetAnalytics from the composition root, in memory, with a fake clock."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -17,15 +17,17 @@ from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.memory.view_log import InMemoryViewLog
+from klantroef_adapters.testing.strategies import day_ranges
 from klantroef_core.domain.client_identity import ClientIdentity, IpStorage
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.views import Analytics, DayRange, View
-from klantroef_core.errors import InvalidInput, NotFound, RateLimited, Unavailable
+from klantroef_core.errors import InvalidInput, NotFound, RateLimited
 from klantroef_core.ports import AnalyticsCache, RateDecision, RateLimiter
-from klantroef_core.ports.analytics_cache import CacheLookup
 from klantroef_core.use_cases.views import VIEW_POLICY, GetAnalytics, RecordView
+from tests import worlds
 from tests.factories import make_media
 from tests.fakes import FakeClock
+from tests.unreachable import UnreachableCache, UnreachableLimiter
 
 IP = "203.0.113.7"
 OTHER_IP = "2001:db8::1"
@@ -33,42 +35,19 @@ BEFORE_MIDNIGHT = datetime(2025, 3, 14, 23, 59, 30, tzinfo=UTC)
 EVERYTHING = DayRange()
 
 
-class UnreachableLimiter:
-    """A limiter whose store is down."""
-
-    async def hit(self, key: str, rate: Rate, now: float) -> RateDecision:
-        raise Unavailable("rate limiter: connection refused")
-
-    async def reset(self, key: str) -> None:
-        raise Unavailable("rate limiter: connection refused")
-
-
-class UnreachableCache:
-    """An analytics cache whose store is down."""
-
-    async def generation(self, media_id: str) -> int:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def get(self, media_id: str, days: DayRange) -> Analytics | None:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
-        raise Unavailable("analytics cache: connection refused")
-
-    async def invalidate(self, media_id: str) -> None:
-        raise Unavailable("analytics cache: connection refused")
-
-
 class ObservedViewLog(InMemoryViewLog):
-    """The in-memory log, counting reports and running a hook after each one is computed."""
+    """The in-memory log, keeping what it accepted and counting reports, with a hook
+    that runs after a report is computed (the test's own window on the port)."""
 
     def __init__(self, media: InMemoryMediaRepository) -> None:
         super().__init__(media)
+        self.logged: list[View] = []
         self.reports = 0
         self.after_report: Callable[[], Awaitable[None]] | None = None
+
+    async def record(self, view: View) -> None:
+        await super().record(view)
+        self.logged.append(view)
 
     async def report(self, media_id: str, days: DayRange) -> Analytics:
         self.reports += 1
@@ -79,35 +58,69 @@ class ObservedViewLog(InMemoryViewLog):
         return result
 
 
-@dataclass
+class KeyRecordingLimiter(InMemoryRateLimiter):
+    """The in-memory limiter, remembering every key it was asked about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: set[str] = set()
+
+    async def hit(self, key: str, rate: Rate, now: float) -> RateDecision:
+        self.keys.add(key)
+        return await super().hit(key, rate, now)
+
+
+class PutRecordingCache(InMemoryAnalyticsCache):
+    """The in-memory cache, remembering for which (media, days) reports were stored."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: set[tuple[str, DayRange]] = set()
+
+    async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
+        self.stored.add((report.media_id, days))
+        await super().put(report, days, generation)
+
+
 class World:
-    """The use cases over real in-memory adapters, and handles on each adapter."""
+    """The view use cases, from the composition root, with handles on what a test watches."""
 
-    rate: Rate = field(default_factory=lambda: Rate(30, 60.0))
-    identity: ClientIdentity = field(default_factory=ClientIdentity)
-    limiter: RateLimiter = field(default_factory=InMemoryRateLimiter)
-    cache: AnalyticsCache = field(default_factory=InMemoryAnalyticsCache)
-    clock: FakeClock = field(default_factory=lambda: FakeClock(BEFORE_MIDNIGHT))
-    media: InMemoryMediaRepository = field(default_factory=InMemoryMediaRepository)
-    views: ObservedViewLog = field(init=False)
-
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        rate: Rate | None = None,
+        hmac_secret: str | None = None,
+        limiter: RateLimiter | None = None,
+        cache: AnalyticsCache | None = None,
+    ) -> None:
+        self.rate = rate or Rate(30, 60.0)
+        self.clock = FakeClock(BEFORE_MIDNIGHT)
+        self.media = InMemoryMediaRepository()
         self.views = ObservedViewLog(self.media)
-
-    @property
-    def record(self) -> RecordView:
-        return RecordView(
-            views=self.views,
-            cache=self.cache,
-            limiter=self.limiter,
+        overrides: dict[str, object] = {}
+        if limiter is not None:
+            overrides["rate_limiter"] = limiter
+        if cache is not None:
+            overrides["analytics_cache"] = cache
+        self.container = worlds.world(
+            worlds.settings(
+                view_rate=self.rate,
+                ip_storage="hmac" if hmac_secret else "raw",
+                ip_hash_secret=hmac_secret,
+            ),
             clock=self.clock,
-            identity=self.identity,
-            rate=self.rate,
+            media_repository=self.media,
+            view_log=self.views,
+            **overrides,
         )
 
     @property
+    def record(self) -> RecordView:
+        return self.container.record_view()
+
+    @property
     def analytics(self) -> GetAnalytics:
-        return GetAnalytics(media=self.media, views=self.views, cache=self.cache)
+        return self.container.get_analytics()
 
     async def new_media(self) -> str:
         item = make_media()
@@ -122,7 +135,7 @@ async def test_a_view_is_logged_with_the_clocks_time_and_the_client_address() ->
     recorded = await world.record(media_id, IP)
 
     assert recorded.view == View(media_id, IP, BEFORE_MIDNIGHT)
-    assert world.views.logged == (recorded.view,)
+    assert world.views.logged == [recorded.view]
     assert recorded.decision is not None
     assert (recorded.decision.limit, recorded.decision.remaining) == (30, 29)
     assert recorded.rate == world.rate
@@ -135,7 +148,7 @@ async def test_a_view_of_an_unknown_item_is_not_found_and_logs_nothing() -> None
     with pytest.raises(NotFound) as caught:
         await world.record("no-such-media", IP)
     assert caught.value.code == "media_not_found"
-    assert world.views.logged == ()
+    assert world.views.logged == []
 
 
 async def test_views_count_for_their_utc_day_across_midnight() -> None:
@@ -195,7 +208,7 @@ async def test_an_unreachable_limiter_lets_the_view_through_and_says_so(
         recorded = await world.record(media_id, IP)
 
     assert recorded.decision is None
-    assert world.views.logged == (recorded.view,)
+    assert world.views.logged == [recorded.view]
     assert "rate limiter unreachable" in caplog.text
 
 
@@ -265,8 +278,8 @@ async def test_day_ranges_narrow_the_days_but_not_the_totals() -> None:
 
 
 async def test_in_hmac_mode_neither_the_log_nor_the_limiter_holds_an_address() -> None:
-    limiter = InMemoryRateLimiter()
-    world = World(limiter=limiter, identity=ClientIdentity(IpStorage.HMAC, b"k" * 32))
+    limiter = KeyRecordingLimiter()
+    world = World(limiter=limiter, hmac_secret="k" * 32)
     media_id = await world.new_media()
 
     for ip in (IP, IP, OTHER_IP):
@@ -322,12 +335,10 @@ class ViewOp:
 @dataclass(frozen=True)
 class ReadOp:
     media: int
-    first: date | None
-    last: date | None
+    days: DayRange
 
 
 ITEM = st.integers(0, MEDIA_COUNT - 1)
-DAY = st.none() | st.dates(date(2025, 3, 14), date(2025, 3, 20))
 OPERATIONS = st.lists(
     st.builds(
         ViewOp,
@@ -335,7 +346,7 @@ OPERATIONS = st.lists(
         st.sampled_from(["10.0.0.1", "10.0.0.2", "10.0.0.9", "2001:db8::7"]),
         st.floats(min_value=0, max_value=9 * 3600),
     )
-    | st.builds(ReadOp, ITEM, DAY, DAY),
+    | st.builds(ReadOp, ITEM, day_ranges(date(2025, 3, 14), days=7)),
     max_size=40,
 )
 
@@ -357,10 +368,8 @@ def naive(media_id: str, days: DayRange, views: list[View]) -> Analytics:
 def test_every_read_equals_a_recount_of_the_views_so_far(
     operations: list[ViewOp | ReadOp], hashed: bool
 ) -> None:
-    identity = ClientIdentity(IpStorage.HMAC, b"p" * 16) if hashed else ClientIdentity()
-
     async def scenario() -> None:
-        world = World(rate=Rate(1_000_000, 60.0), identity=identity)
+        world = World(rate=Rate(1_000_000, 60.0), hmac_secret="p" * 16 if hashed else None)
         media_ids = [await world.new_media() for _ in range(MEDIA_COUNT)]
         recorded: list[View] = []
         for op in operations:
@@ -368,16 +377,15 @@ def test_every_read_equals_a_recount_of_the_views_so_far(
                 world.clock.advance(seconds=op.gap)
                 recorded.append((await world.record(media_ids[op.media], op.ip)).view)
                 continue
-            ends = sorted(d for d in (op.first, op.last) if d is not None)
-            days = DayRange(op.first, op.last) if len(ends) < 2 else DayRange(*ends)
-            report = await world.analytics(media_ids[op.media], days)
-            assert report == naive(media_ids[op.media], days, recorded)
+            report = await world.analytics(media_ids[op.media], op.days)
+            assert report == naive(media_ids[op.media], op.days, recorded)
 
     asyncio.run(scenario())
 
 
 async def test_any_number_of_day_ranges_keeps_one_cached_report_per_item() -> None:
-    world = World()
+    cache = PutRecordingCache()
+    world = World(cache=cache)
     media_id = await world.new_media()
     await world.record(media_id, IP)
     world.clock.advance(days=1)
@@ -388,6 +396,5 @@ async def test_any_number_of_day_ranges_keeps_one_cached_report_per_item() -> No
         narrowed = await world.analytics(media_id, DayRange(start, first_day))
         assert narrowed.views_per_day == ((first_day, 1),)
         assert (narrowed.total_views, narrowed.unique_ips) == (2, 2)
-    assert isinstance(world.cache, InMemoryAnalyticsCache)
-    assert len(world.cache) == 1
+    assert cache.stored == {(media_id, EVERYTHING)}
     assert world.views.reports == 1

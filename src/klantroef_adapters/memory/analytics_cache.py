@@ -49,25 +49,17 @@ class InMemoryAnalyticsCache:
         self._generations: dict[str, int] = {}
         self._entries: OrderedDict[_EntryKey, _Entry] = OrderedDict()
 
-    async def generation(self, media_id: str) -> int:
-        return self._generations.get(media_id, 0)
-
-    async def get(self, media_id: str, days: DayRange) -> Analytics | None:
+    async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
+        generation = self._generations.get(media_id, 0)
         key = (media_id, days.first, days.last)
         entry = self._entries.get(key)
         if entry is None:
-            return None
-        if entry.generation != self._generations.get(media_id, 0) or (
-            entry.expires <= self._monotonic()
-        ):
+            return CacheLookup(generation, None)
+        if entry.generation != generation or entry.expires <= self._monotonic():
             del self._entries[key]
-            return None
+            return CacheLookup(generation, None)
         self._entries.move_to_end(key)
-        return entry.report
-
-    async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
-        report = await self.get(media_id, days)
-        return CacheLookup(self._generations.get(media_id, 0), report)
+        return CacheLookup(generation, entry.report)
 
     async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
         if generation != self._generations.get(report.media_id, 0):
@@ -80,7 +72,3 @@ class InMemoryAnalyticsCache:
 
     async def invalidate(self, media_id: str) -> None:
         self._generations[media_id] = self._generations.get(media_id, 0) + 1
-
-    def __len__(self) -> int:
-        """How many reports are held (dead ones included until they are next touched)."""
-        return len(self._entries)

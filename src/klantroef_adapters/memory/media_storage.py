@@ -12,24 +12,16 @@ from klantroef_core.ports import StoredBlob
 
 
 class InMemoryMediaStorage:
-    """Blobs for one process. A save lands only once its last chunk arrived.
+    """A :class:`~klantroef_core.ports.media_storage.MediaStorage` for one process.
 
-    ``writes_in_progress`` counts saves still reading their chunks, so tests can
-    see that an aborted upload left nothing half-written behind.
+    A save collects its chunks aside and lands only once its last chunk arrived,
+    so an aborted save leaves nothing behind. Reads yield ``read_chunk`` bytes at
+    a time (blobs are held whole in memory, so keep them small).
     """
 
     def __init__(self, *, read_chunk: int = 64 * 1024) -> None:
         self._blobs: dict[str, bytes] = {}
         self._read_chunk = read_chunk
-        self.writes_in_progress = 0
-
-    def keys(self) -> set[str]:
-        """The keys of every complete blob."""
-        return set(self._blobs)
-
-    def content(self, key: str) -> bytes:
-        """A stored blob's bytes (tests only: this does load it whole)."""
-        return self._blobs[check_key(key)]
 
     async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
         check_key(key)
@@ -37,13 +29,9 @@ class InMemoryMediaStorage:
             raise AlreadyExists(f"blob {key}")
         data = bytearray()
         digest = hashlib.sha256()
-        self.writes_in_progress += 1
-        try:
-            async for chunk in chunks:
-                data += chunk
-                digest.update(chunk)
-        finally:
-            self.writes_in_progress -= 1
+        async for chunk in chunks:
+            data += chunk
+            digest.update(chunk)
         if key in self._blobs:  # another save of the same key finished first
             raise AlreadyExists(f"blob {key}")
         self._blobs[key] = bytes(data)
@@ -66,6 +54,3 @@ class InMemoryMediaStorage:
 
     async def delete(self, key: str) -> None:
         self._blobs.pop(check_key(key), None)
-
-    async def exists(self, key: str) -> bool:
-        return check_key(key) in self._blobs

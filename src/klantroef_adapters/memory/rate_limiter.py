@@ -49,19 +49,6 @@ class InMemoryRateLimiter:
             retry_after=0.0 if allowed else oldest + rate.period - now,
         )
 
-    async def reset(self, key: str) -> None:
-        self._logs.pop(key, None)
-
-    def accepted(self, key: str) -> tuple[float, ...]:
-        """The accepted attempts remembered for ``key`` (some may have left the window)."""
-        log = self._logs.get(key)
-        return tuple(log.accepted) if log else ()
-
-    @property
-    def keys(self) -> frozenset[str]:
-        """Every key with a remembered attempt."""
-        return frozenset(self._logs)
-
     def _maybe_sweep(self, now: float) -> None:
         self._hits_since_sweep += 1
         if self._hits_since_sweep < self._sweep_every:

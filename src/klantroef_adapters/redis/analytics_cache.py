@@ -64,7 +64,7 @@ class RedisAnalyticsCache:
     """An :class:`~klantroef_core.ports.analytics_cache.AnalyticsCache` in Redis.
 
     Per media, a generation key and one key per cached day range whose value is
-    ``<generation>|<report as JSON>``. ``get`` reads both in one ``MGET`` and serves
+    ``<generation>|<report as JSON>``. ``lookup`` reads both in one ``MGET`` and serves
     the report only when the generations match; ``put`` compares and stores in one
     script; ``invalidate`` bumps the generation. Entries live ``ttl`` seconds; a
     generation key lives ``generation_ttl`` seconds after its last use, which bounds
@@ -90,14 +90,6 @@ class RedisAnalyticsCache:
         self._invalidate = client.register_script(_INVALIDATE)
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(Analytics)
-
-    async def generation(self, media_id: str) -> int:
-        with unavailable_on_failure("analytics cache"):
-            raw = await self._client.get(self._generation_key(media_id))
-        return int(raw) if raw is not None else 0
-
-    async def get(self, media_id: str, days: DayRange) -> Analytics | None:
-        return (await self.lookup(media_id, days)).report
 
     async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
         keys = [self._generation_key(media_id), self._entry_key(media_id, days)]

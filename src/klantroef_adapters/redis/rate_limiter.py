@@ -69,9 +69,5 @@ class RedisRateLimiter:
             retry_after=0.0 if allowed else oldest + rate.period - now,
         )
 
-    async def reset(self, key: str) -> None:
-        with unavailable_on_failure("rate limiter"):
-            await self._client.delete(self._key(key))
-
     def _key(self, key: str) -> str:
         return f"{self._prefix}rate:{key}"

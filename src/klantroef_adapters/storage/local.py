@@ -181,9 +181,6 @@ class LocalMediaStorage:
     async def delete(self, key: str) -> None:
         await _on_disk(self._path(key).unlink, missing_ok=True)
 
-    async def exists(self, key: str) -> bool:
-        return await asyncio.to_thread(self._path(key).is_file)
-
     async def remove_stale_partials(self, older_than: float = 24 * 3600) -> int:
         """Remove temporary files left by a crash (not by a live upload); return how many."""
 

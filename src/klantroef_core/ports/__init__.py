@@ -1,8 +1,9 @@
 """The ports: what the core needs from the outside world, one protocol per module.
 
-Each protocol's docstring states its promise. Every port has an in-memory
-implementation in :mod:`klantroef_core.testing` and a contract suite that runs
-unchanged against all implementations.
+Each protocol's docstring lists its promises. Every storage port has an
+in-memory implementation in ``klantroef_adapters.memory`` and a contract suite,
+``klantroef_adapters.testing.<Port>Contract``, that checks exactly those promises
+and runs unchanged against every implementation, including ones written elsewhere.
 """
 
 from klantroef_core.ports.admin_repository import AdminRepository

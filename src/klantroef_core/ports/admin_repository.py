@@ -10,21 +10,27 @@ from klantroef_core.domain.admin import Admin, Email
 class AdminRepository(Protocol):
     """Admin accounts, unique by normalised email.
 
-    Raises :class:`~klantroef_core.errors.Unavailable` when the store cannot be reached.
+    Promises (each checked by ``klantroef_adapters.testing.AdminRepositoryContract``):
+
+    - An added admin is found again, equal, by id and by email.
+    - Unknown ids and emails give None; an empty repository has no admin.
+    - ``add`` raises :class:`~klantroef_core.errors.AlreadyExists` for a taken email.
+    - ``add_if_none_exist`` inserts only the first admin; later calls return False
+      and insert nothing.
+    - It is atomic: of many racing first signups exactly one succeeds.
+    - ``update_password_hash`` replaces the stored hash; for an unknown id it does nothing.
+    - When the store cannot be reached, every method raises
+      :class:`~klantroef_core.errors.Unavailable`.
     """
 
     async def add(self, admin: Admin) -> None:
-        """Insert ``admin``; raise :class:`~klantroef_core.errors.AlreadyExists` if the email is taken.
-
-        Atomic: two concurrent adds of one email leave exactly one account.
-        """
+        """Insert ``admin``; raise :class:`~klantroef_core.errors.AlreadyExists` if the email is taken."""
         ...
 
     async def add_if_none_exist(self, admin: Admin) -> bool:
         """Insert ``admin`` only while no admin exists; return whether it was inserted.
 
         Atomic, so two racing first signups cannot both bootstrap.
-        Raises :class:`~klantroef_core.errors.AlreadyExists` if the email is taken.
         """
         ...
 

@@ -19,23 +19,29 @@ class CacheLookup:
 class AnalyticsCache(Protocol):
     """Cached reports with generations, so a racing reader cannot store a stale one.
 
-    A reader takes ``generation(media_id)`` *before* reading the log, then
-    ``put``s with that generation; ``invalidate`` bumps the generation, so a
-    report computed before an invalidation is never served after it. Entries
-    expire after a safety TTL. Cache failures must not fail requests: the use
-    case treats :class:`~klantroef_core.errors.Unavailable` as a miss.
+    A reader ``lookup``s (which gives the media's current generation) *before*
+    reading the log, then ``put``s with that generation; ``invalidate`` bumps the
+    generation, so a report computed before an invalidation is never served after it.
+
+    Promises (each checked by ``klantroef_adapters.testing.AnalyticsCacheContract``):
+
+    - An empty cache misses.
+    - A stored report comes back equal (days as ``date``\\ s), an empty one too.
+    - Reports are kept apart per media and per day range.
+    - ``invalidate`` kills every report of that media, and only of that media, and
+      moves the media's generation on.
+    - A ``put`` at a generation that has moved on stores nothing, and does not
+      replace a report stored at the current generation.
+    - After an invalidation a report can be cached again at the new generation.
+    - ``lookup`` gives the current generation and the report stored at it.
+    - Entries expire after the cache's TTL.
+    - When the store cannot be reached, every method raises
+      :class:`~klantroef_core.errors.Unavailable` (the use case treats that as a
+      miss: cache failures never fail a request).
     """
 
-    async def generation(self, media_id: str) -> int:
-        """The media's current generation."""
-        ...
-
-    async def get(self, media_id: str, days: DayRange) -> Analytics | None:
-        """A report stored at the current generation, or None."""
-        ...
-
     async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
-        """``generation`` and ``get`` together, in one round trip: what a reader needs."""
+        """The media's current generation and the report stored at it for ``days``, if any."""
         ...
 
     async def put(self, report: Analytics, days: DayRange, generation: int) -> None:

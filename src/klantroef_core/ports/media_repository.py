@@ -9,7 +9,27 @@ from klantroef_core.domain.media import Media
 
 
 class MediaRepository(Protocol):
-    """Media records. Raises :class:`~klantroef_core.errors.Unavailable` when unreachable."""
+    """Media records, and (on delete) what the view log holds about them.
+
+    Promises (each checked by ``klantroef_adapters.testing.MediaRepositoryContract``):
+
+    - An added item comes back equal, its time to the microsecond (in UTC when
+      given in UTC) and as the same instant whatever zone it was given in.
+    - An unknown id, or one that differs only in case or trailing spaces, finds
+      nothing; a malformed id (empty, too long, not ASCII, an injection attempt)
+      finds and deletes nothing and raises nothing.
+    - ``add`` raises :class:`~klantroef_core.errors.AlreadyExists` for a taken id or
+      storage key, and keeps the stored item.
+    - ``list_page`` returns pages newest first by ``(created_at, id)``, each
+      strictly after its cursor, so walking the cursors yields every item once
+      (equal timestamps order by id, descending); an empty catalogue and a zero
+      limit give an empty page.
+    - ``delete`` returns the deleted item, then forgets it (a second delete gives
+      None), together with every view logged about it and only its views: an item
+      added again starts from zero, and views racing a delete leave nothing counted.
+    - When the store cannot be reached, every method raises
+      :class:`~klantroef_core.errors.Unavailable`.
+    """
 
     async def add(self, media: Media) -> None:
         """Insert ``media``; :class:`~klantroef_core.errors.AlreadyExists` if its id or storage key is taken."""

@@ -20,11 +20,28 @@ class StoredBlob:
 class MediaStorage(Protocol):
     """A blob store keyed by names the core generates (never client file names).
 
-    Writes are atomic: a blob is visible under its key only once completely
-    written; a write that raises leaves nothing behind. A stored blob is never
-    replaced. Reads never load a whole blob into memory. A key that is not a
-    safe token (letters, digits, ``.``, ``_``, ``-``; not starting with a dot;
-    at most 128 characters) is refused with ``ValueError`` by every method.
+    Promises (each checked by ``klantroef_adapters.testing.MediaStorageContract``):
+
+    - ``save`` returns the key, size and SHA-256 of what it wrote, and the bytes
+      read back unchanged; an empty blob can be stored.
+    - ``read_range`` yields exactly the bytes ``start`` to ``end`` inclusive, in
+      chunks no larger than the store's read chunk (never the whole blob at once),
+      stopping at the last byte when ``end`` lies past it.
+    - Reading a key with no blob raises :class:`~klantroef_core.errors.BlobMissing`
+      on first iteration.
+    - Writes are atomic: a blob is invisible until its last chunk arrived; a save
+      whose chunks raise (a size limit, a disconnect) or that is cancelled leaves
+      nothing behind and lets the exception propagate.
+    - A stored blob is never replaced: saving a taken key raises
+      :class:`~klantroef_core.errors.AlreadyExists`, and of two concurrent saves of
+      one key exactly one wins, whole.
+    - ``delete`` removes a blob and is idempotent.
+    - A key that is not a safe token (letters, digits, ``.``, ``_``, ``-``; not
+      starting with a dot; at most 128 characters) is refused with ``ValueError``
+      by every method.
+    - ``local_path``, when not None, is an absolute path holding the blob's bytes.
+    - When the store cannot be used, ``save`` raises
+      :class:`~klantroef_core.errors.Unavailable`.
     """
 
     async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
@@ -51,8 +68,4 @@ class MediaStorage(Protocol):
 
     async def delete(self, key: str) -> None:
         """Remove the blob; no error if it is already gone."""
-        ...
-
-    async def exists(self, key: str) -> bool:
-        """Whether a complete blob is stored under ``key``."""
         ...

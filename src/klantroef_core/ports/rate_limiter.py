@@ -29,16 +29,28 @@ class RateLimiter(Protocol):
     ``rate.limit`` accepted attempts for one key, and an attempt is refused only
     when the window ending now already holds ``rate.limit`` accepted ones.
 
-    Atomic per key, and shared across instances when backed by a shared store.
-    Refused attempts are not counted. Raises
-    :class:`~klantroef_core.errors.Unavailable` when the store is unreachable;
-    the caller decides whether to fail open or closed.
+    Shared across instances when backed by a shared store; the caller decides
+    whether to fail open or closed when it is not reachable.
+
+    Promises (each checked by ``klantroef_adapters.testing.RateLimiterContract``):
+
+    - Attempts within the limit are allowed and count ``remaining`` down, with
+      ``retry_after`` 0 and ``reset_after`` one period after the newest.
+    - An attempt over the limit is refused with ``retry_after`` the time until
+      the oldest accepted attempt leaves the window.
+    - An attempt is allowed again from the instant the oldest leaves the window
+      ``(now - period, now]``; attempts at the same instant each count.
+    - Refused attempts are not counted.
+    - Keys are independent, however alike they look.
+    - Time is the caller's ``now`` (seconds since the epoch, any float), never
+      the store's clock.
+    - Atomic per key: of many concurrent attempts, exactly ``rate.limit`` are allowed.
+    - Over any sequence of attempts, no window overfills and an attempt is refused
+      only when its window is full.
+    - When the store cannot be reached, ``hit`` raises
+      :class:`~klantroef_core.errors.Unavailable`.
     """
 
     async def hit(self, key: str, rate: Rate, now: float) -> RateDecision:
         """Record an attempt at ``now`` (seconds since the epoch) if it is within the rate."""
-        ...
-
-    async def reset(self, key: str) -> None:
-        """Forget every attempt for ``key``."""
         ...

@@ -1,4 +1,4 @@
-"""Assertions shared by the HTTP tests."""
+"""Checking an RFC 9457 problem response, for every HTTP test module."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 
 def assert_problem(response: Any, status: int, code: str) -> None:
-    """An RFC 9457 problem with this status and code, in the one envelope."""
+    """``response`` is a problem document with this status and machine code, fully filled in."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert response.headers["x-content-type-options"] == "nosniff"
