@@ -25,6 +25,10 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aiobotocore.session import AioSession
 
 ACCESS_KEY_ID = "klantroef-test"
 SECRET_ACCESS_KEY = "klantroef-test-secret"
@@ -240,6 +244,9 @@ class BucketListing:
     uploads: list[str]
 
 
+_session: AioSession | None = None
+
+
 async def list_bucket(server: SeaweedS3, bucket: str, prefix: str) -> BucketListing:
     """Every object and every incomplete multipart upload under ``prefix``, by name.
 
@@ -247,7 +254,9 @@ async def list_bucket(server: SeaweedS3, bucket: str, prefix: str) -> BucketList
     """
     from aiobotocore.session import get_session
 
-    async with get_session().create_client(
+    global _session  # noqa: PLW0603 - one parse of the S3 model per process
+    _session = _session or get_session()
+    async with _session.create_client(
         "s3",
         endpoint_url=server.endpoint,
         region_name=server.region,

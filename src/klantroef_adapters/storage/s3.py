@@ -17,6 +17,7 @@ Every request has a connect and a read timeout; any failure of the store
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Coroutine
@@ -26,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiobotocore.config import AioConfig
-from aiobotocore.session import get_session
+from aiobotocore.session import AioSession, get_session
 from botocore.exceptions import BotoCoreError, ClientError
 
 from klantroef_adapters.storage.keys import check_key
@@ -48,6 +49,13 @@ _log = logging.getLogger(__name__)
 _TRANSPORT_ERRORS = (BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
 _MISSING = frozenset({"NoSuchKey", "NotFound", "404"})
 _TAKEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
+
+
+@functools.cache
+def _session() -> AioSession:
+    """One botocore session per process: it parses the S3 service model once (about
+    0.1 s a time); the clients made from it are each bound to their event loop."""
+    return get_session()
 
 
 def _error_code(exc: ClientError) -> str:
@@ -212,7 +220,7 @@ class S3MediaStorage:
             if self._client is None:
                 stack = AsyncExitStack()
                 self._client = await stack.enter_async_context(
-                    get_session().create_client(
+                    _session().create_client(
                         "s3",
                         endpoint_url=self._endpoint,
                         region_name=self._region,
