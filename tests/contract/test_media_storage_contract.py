@@ -1,4 +1,7 @@
-"""The MediaStorage contract, run against every implementation: memory and a local folder."""
+"""The MediaStorage contract, run against every implementation: memory, a local folder, S3.
+
+The S3 store is a real SeaweedFS (``tests/seaweedfs.py``), started once per session.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +9,27 @@ import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
+from klantroef_adapters.storage.keys import check_key
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_core.errors import Conflict, NotFound, Unavailable
 from klantroef_core.ports import MediaStorage
+from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
+from tests.seaweedfs import list_bucket
 
-STORES = ("memory", "local")
+STORES = ("memory", "local", pytest.param("s3", marks=pytest.mark.seaweedfs))
 
 
 @pytest.fixture(params=STORES)
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> MediaStorage:
     if request.param == "memory":
         return InMemoryMediaStorage(read_chunk=1000)
+    if request.param == "s3":
+        return cast(S3StorageUnderTest, request.getfixturevalue("s3_storage"))
     return LocalMediaStorage(tmp_path / "media", write_buffer=4096, read_chunk=1000)
 
 
@@ -40,13 +49,28 @@ async def read_all(storage: MediaStorage, key: str, start: int, end: int) -> byt
     return b"".join([chunk async for chunk in storage.read_range(key, start, end)])
 
 
-def leftovers(storage: MediaStorage) -> list[str]:
+async def leftovers(storage: MediaStorage) -> list[str]:
     """Anything a store holds besides complete blobs (temporary files, half-written data)."""
+    if isinstance(storage, S3StorageUnderTest):
+        listing = await list_bucket(storage.server, S3_TEST_BUCKET, storage.prefix)
+        stray = [name for name in listing.objects if not _is_blob_name(storage.prefix, name)]
+        return [f"upload {name}" for name in listing.uploads] + [f"object {name}" for name in stray]
     if isinstance(storage, LocalMediaStorage):
         root = storage.root
         return [p.name for p in root.iterdir() if p.name.startswith(".")] if root.exists() else []
     assert isinstance(storage, InMemoryMediaStorage)
     return ["write in progress"] * storage.writes_in_progress
+
+
+def _is_blob_name(prefix: str, name: str) -> bool:
+    """Whether an object is named the way the S3 store names blobs: prefix + a safe key."""
+    if not name.startswith(prefix):
+        return False
+    try:
+        check_key(name[len(prefix) :])
+    except ValueError:
+        return False
+    return True
 
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes: several write buffers and read chunks
@@ -108,7 +132,7 @@ async def test_a_write_that_fails_leaves_nothing_behind(storage: MediaStorage) -
         await storage.save("blob", failing_after([DATA, DATA], ValueError("disconnect")))
 
     assert not await storage.exists("blob")
-    assert leftovers(storage) == []
+    assert await leftovers(storage) == []
 
 
 async def test_a_cancelled_write_leaves_nothing_behind(storage: MediaStorage) -> None:
@@ -128,7 +152,7 @@ async def test_a_cancelled_write_leaves_nothing_behind(storage: MediaStorage) ->
         await task
 
     assert not await storage.exists("blob")
-    assert leftovers(storage) == []
+    assert await leftovers(storage) == []
 
 
 async def test_a_blob_is_invisible_until_its_last_chunk_arrived(storage: MediaStorage) -> None:
@@ -157,7 +181,7 @@ async def test_a_stored_blob_is_never_replaced(storage: MediaStorage) -> None:
         await storage.save("blob", chunks_of(b"second"))
 
     assert await read_all(storage, "blob", 0, 100) == b"first"
-    assert leftovers(storage) == []
+    assert await leftovers(storage) == []
 
 
 async def test_two_concurrent_saves_of_one_key_keep_exactly_one(storage: MediaStorage) -> None:
@@ -170,7 +194,7 @@ async def test_two_concurrent_saves_of_one_key_keep_exactly_one(storage: MediaSt
     assert sorted(type(result).__name__ for result in results) == ["Conflict", "StoredBlob"]
     stored = await read_all(storage, "blob", 0, 20_000)
     assert stored in (b"a" * 10_000, b"b" * 10_000)
-    assert leftovers(storage) == []
+    assert await leftovers(storage) == []
 
 
 async def test_delete_removes_a_blob_and_is_idempotent(storage: MediaStorage) -> None:
