@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
+from klantroef_adapters.storage.keys import check_key
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_adapters.storage.s3 import S3MediaStorage
 from klantroef_adapters.testing import MediaStorageContract
 from klantroef_adapters.testing.media_storage import DATA, Leftovers, chunks_of
 from klantroef_core.errors import Unavailable
+from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
+from tests.seaweedfs import SeaweedS3, list_bucket, spare_ports
 
 
 class TestInMemoryMediaStorage(MediaStorageContract):
@@ -57,6 +62,62 @@ class TestLocalMediaStorage(MediaStorageContract):
         assert path is not None
         assert path.is_absolute()
         assert path.read_bytes() == DATA
+
+
+class TestS3MediaStorage(MediaStorageContract):
+    """A real SeaweedFS S3 gateway, each test under a prefix of its own in one bucket."""
+
+    pytestmark = pytest.mark.seaweedfs
+
+    @pytest.fixture
+    async def adapter(
+        self, seaweedfs: SeaweedS3, read_chunk: int
+    ) -> AsyncIterator[S3StorageUnderTest]:
+        storage = S3StorageUnderTest(seaweedfs, read_chunk=read_chunk)
+        await storage.ensure_bucket()
+        try:
+            yield storage
+        finally:
+            await storage.close()
+
+    @pytest.fixture
+    def leftovers(self, adapter: S3StorageUnderTest) -> Leftovers:
+        """Unfinished multipart uploads, and objects not named as blobs are."""
+
+        async def unfinished() -> list[str]:
+            listing = await list_bucket(adapter.server, S3_TEST_BUCKET, adapter.prefix)
+            stray = [name for name in listing.objects if not _is_blob_name(adapter.prefix, name)]
+            return [f"upload {name}" for name in listing.uploads] + [f"object {n}" for n in stray]
+
+        return unfinished
+
+    @pytest.fixture
+    async def unreachable_adapter(self) -> AsyncIterator[S3MediaStorage]:
+        (port,) = spare_ports(1)  # nothing listens there
+        storage = S3MediaStorage(
+            "bucket",
+            endpoint=f"http://127.0.0.1:{port}",
+            access_key_id="k",
+            secret_access_key="s",
+            connect_timeout=1,
+            read_timeout=1,
+            max_attempts=1,
+        )
+        try:
+            yield storage
+        finally:
+            await storage.close()
+
+
+def _is_blob_name(prefix: str, name: str) -> bool:
+    """Whether an object is named the way the S3 store names blobs: prefix + a safe key."""
+    if not name.startswith(prefix):
+        return False
+    try:
+        check_key(name[len(prefix) :])
+    except ValueError:
+        return False
+    return True
 
 
 # --- local folder only ------------------------------------------------------------------

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 
 import pytest
 
@@ -25,7 +26,14 @@ UNSAFE_KEYS = [
     "k" * 129,
 ]
 
-Leftovers = Callable[[], list[str]]
+Leftovers = Callable[[], list[str] | Awaitable[list[str]]]
+"""Lists what a store holds besides complete blobs; may be a coroutine function."""
+
+
+async def left_behind(leftovers: Leftovers) -> list[str]:
+    """What ``leftovers`` lists, awaited if it is asynchronous."""
+    found = leftovers()
+    return await found if inspect.isawaitable(found) else found
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -65,7 +73,8 @@ class MediaStorageContract(ContractBase):
     - ``read_chunk``: that chunk size (default 1000; ask for the fixture in
       ``adapter`` to build the store with it);
     - ``leftovers`` (optional): a callable listing anything the store holds
-      besides complete blobs (temporary files); the default sees nothing, and
+      besides complete blobs (temporary files, unfinished multipart uploads),
+      plain or async; the default sees nothing, and
       "nothing left behind" is then checked through the port alone;
     - ``unreachable_adapter`` (optional): a store that cannot be used (see
       :class:`ContractBase`).
@@ -84,7 +93,7 @@ class MediaStorageContract(ContractBase):
     ) -> None:
         """No blob under ``key``, nothing half-written, and the key can be saved afresh."""
         assert await is_missing(adapter, key)
-        assert leftovers() == []
+        assert await left_behind(leftovers) == []
         assert (await adapter.save(key, chunks_of(b"afresh"))).size == len(b"afresh")
         assert await read_all(adapter, key, 0, 100) == b"afresh"
 
@@ -204,7 +213,7 @@ class MediaStorageContract(ContractBase):
             await adapter.save("blob", chunks_of(b"second"))
 
         assert await read_all(adapter, "blob", 0, 100) == b"first"
-        assert leftovers() == []
+        assert await left_behind(leftovers) == []
 
     async def test_two_concurrent_saves_of_one_key_keep_exactly_one(
         self, adapter: MediaStorage, leftovers: Leftovers
@@ -221,7 +230,7 @@ class MediaStorageContract(ContractBase):
         ]
         stored = await read_all(adapter, "blob", 0, 20_000)
         assert stored in (b"a" * 10_000, b"b" * 10_000)
-        assert leftovers() == []
+        assert await left_behind(leftovers) == []
 
     # --- delete removes a blob and is idempotent ---
 
