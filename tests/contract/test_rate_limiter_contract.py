@@ -16,9 +16,12 @@ import pytest
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.redis.client import create_redis
 from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
+from klantroef_adapters.sql.engine import SqlEngine
+from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_core.domain.rates import Rate
 from klantroef_core.errors import Unavailable
 from klantroef_core.ports.rate_limiter import RateDecision, RateLimiter
+from tests.sql_engines import mariadb_engine, sqlite_engine
 
 Factory = Callable[[pytest.FixtureRequest], AbstractAsyncContextManager[RateLimiter]]
 
@@ -37,9 +40,17 @@ async def in_redis(url: str) -> AsyncIterator[RateLimiter]:
         await client.aclose()
 
 
+@asynccontextmanager
+async def in_sql(opened: AbstractAsyncContextManager[SqlEngine]) -> AsyncIterator[RateLimiter]:
+    async with opened as engine:
+        yield SqlRateLimiter(engine)
+
+
 FACTORIES: dict[str, Factory] = {
     "memory": lambda request: in_memory(),
     "redis": lambda request: in_redis(request.getfixturevalue("redis_url")),
+    "sqlite": lambda request: in_sql(sqlite_engine(request.getfixturevalue("tmp_path"))),
+    "mariadb": lambda request: in_sql(mariadb_engine()),
 }
 MARKS = {"redis": pytest.mark.redis, "mariadb": pytest.mark.mariadb}
 
