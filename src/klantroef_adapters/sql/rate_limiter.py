@@ -47,8 +47,8 @@ class SqlRateLimiter:
     process judging the key waits for that lock, so hits on one key are
     serialised across processes and no window ever holds more than ``limit``
     accepted attempts; a refused attempt writes nothing. The log holds at most
-    ``limit`` times, so a hit reads and writes O(limit) bytes, in two statements
-    and a commit (one statement for a refusal).
+    ``limit`` times, so a hit reads and writes O(limit) bytes; on MySQL/MariaDB
+    in two statements and a commit (one statement for a refusal).
 
     On MySQL/MariaDB a key's first hit finds no row and inserts it without
     overwriting: if another process inserted it meanwhile, the insert does
