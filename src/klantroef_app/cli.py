@@ -56,21 +56,34 @@ def _migrate(settings: Settings) -> None:
     upgrade(settings.database_url)
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    if args.workers > 1 and settings.in_memory:
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse ``workers`` processes where state they must share would stay per process.
+
+    MySQL/MariaDB, with or without Redis, shares everything (revocations, rate
+    limits, analytics); SQLite without Redis keeps limits, the analytics cache
+    and a mirror of revocations in the one process; ``memory://`` keeps everything there.
+    """
+    if workers <= 1:
+        return
+    if settings.in_memory:
         raise SettingsError(
             "KLANTROEF_DATABASE_URL=memory:// keeps state in one process: one worker"
         )
-    if args.workers > 1 and settings.redis_url is None:
+    if not is_sqlite(settings.database_url):
+        return
+    if settings.redis_url is None:
         raise SettingsError(
-            "more than one worker needs KLANTROEF_REDIS_URL: the analytics cache and rate "
-            "limits must be shared between processes"
+            "more than one worker on SQLite needs KLANTROEF_REDIS_URL (or use MySQL/MariaDB): "
+            "rate limits, the analytics cache and revocations must be shared between processes"
         )
-    if args.workers > 1 and is_sqlite(settings.database_url):
-        logger.warning(
-            "several workers on one SQLite file: each worker's writes wait for the others' "
-            "locks with its event loop blocked (up to 5 s); prefer MySQL/MariaDB"
-        )
+    logger.warning(
+        "several workers on one SQLite file: each worker's writes wait for the others' "
+        "locks with its event loop blocked (up to 5 s); prefer MySQL/MariaDB"
+    )
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    check_workers(settings, args.workers)
     load_secrets(settings)  # create the secrets file once, before workers start
     if not settings.in_memory:
         settings.media_dir.mkdir(parents=True, exist_ok=True)

@@ -31,12 +31,14 @@ from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
 from klantroef_adapters.redis.token_store import RedisTokenStore
 from klantroef_adapters.signing import JwtSigner, KeyRing
 from klantroef_adapters.sql.admin_repository import SqlAdminRepository
-from klantroef_adapters.sql.engine import SqlEngine, create_engine
+from klantroef_adapters.sql.engine import SqlEngine, create_engine, is_sqlite
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
+from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.system import SystemClock, UuidGenerator
+from klantroef_adapters.uncached import NoAnalyticsCache
 from klantroef_app.secrets_file import Secrets, load_secrets
 from klantroef_app.settings import Settings
 from klantroef_core.domain.client_identity import ClientIdentity
@@ -74,10 +76,20 @@ def records(settings: Settings) -> str:
 
 
 def shared_state(settings: Settings) -> str:
-    """Where revocations, limits and the analytics cache live: ``redis``, ``sql`` or ``memory``."""
+    """Where revocations, rate limits and analytics freshness live.
+
+    - ``redis``: in Redis, whenever ``KLANTROEF_REDIS_URL`` is set (any number of processes);
+    - ``sql``: in MySQL/MariaDB, which every process shares: revocations and limits
+      in tables, analytics read from the aggregates with no cache to go stale;
+    - ``embedded``: SQLite, where ``klantroef serve`` runs one process: revocations
+      durable in the file and mirrored in memory, limits and the cache in memory;
+    - ``memory``: everything in this process (``memory://``).
+    """
     if settings.redis_url:
         return "redis"
-    return "memory" if settings.in_memory else "sql"
+    if settings.in_memory:
+        return "memory"
+    return "embedded" if is_sqlite(settings.database_url) else "sql"
 
 
 class Container(containers.DeclarativeContainer):
@@ -97,7 +109,8 @@ class Container(containers.DeclarativeContainer):
     )
     redis: providers.Provider[Redis | None] = providers.Singleton(make_redis, settings)
 
-    # --- adapters ---
+    # --- adapters; where each store lives is decided once per container ---
+    _records = providers.Singleton(records, settings)
     hasher = providers.Singleton(
         Argon2PasswordHasher,
         time_cost=settings.provided.argon2_time_cost,
@@ -110,55 +123,59 @@ class Container(containers.DeclarativeContainer):
     )
 
     admins = providers.Selector(
-        providers.Callable(records, settings),
+        _records,
         sql=providers.Singleton(SqlAdminRepository, engine),
         memory=providers.Singleton(InMemoryAdminRepository),
     )
     _memory_media = providers.Singleton(InMemoryMediaRepository)
     media_repository = providers.Selector(
-        providers.Callable(records, settings),
+        _records,
         sql=providers.Singleton(SqlMediaRepository, engine),
         memory=_memory_media,
     )
     view_log = providers.Selector(
-        providers.Callable(records, settings),
+        _records,
         sql=providers.Singleton(SqlViewLog, engine),
         memory=providers.Singleton(InMemoryViewLog, _memory_media),
     )
     media_storage = providers.Selector(
-        providers.Callable(records, settings),
+        _records,
         sql=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
         memory=providers.Singleton(InMemoryMediaStorage),
     )
+    _shared_state = providers.Singleton(shared_state, settings)
     token_store = providers.Selector(
-        providers.Callable(shared_state, settings),
+        _shared_state,
         redis=providers.Singleton(RedisTokenStore, redis, clock),
-        sql=providers.Singleton(
+        sql=providers.Singleton(SqlTokenStore, engine, clock),
+        embedded=providers.Singleton(
             MirroredSqlTokenStore, providers.Singleton(SqlTokenStore, engine, clock), clock
         ),
         memory=providers.Singleton(InMemoryTokenStore, clock),
     )
+    _local_rate_limiter = providers.Singleton(InMemoryRateLimiter)
     rate_limiter = providers.Selector(
-        providers.Callable(shared_state, settings),
+        _shared_state,
         redis=providers.Singleton(RedisRateLimiter, redis),
-        sql=providers.Singleton(InMemoryRateLimiter),
-        memory=providers.Singleton(InMemoryRateLimiter),
+        sql=providers.Singleton(SqlRateLimiter, engine),
+        embedded=_local_rate_limiter,
+        memory=_local_rate_limiter,
+    )
+    _local_analytics_cache = providers.Singleton(
+        InMemoryAnalyticsCache, ttl=settings.provided.analytics_cache_ttl
     )
     analytics_cache = providers.Selector(
-        providers.Callable(shared_state, settings),
+        _shared_state,
         redis=providers.Singleton(
             RedisAnalyticsCache, redis, ttl=settings.provided.analytics_cache_ttl
         ),
-        sql=providers.Singleton(InMemoryAnalyticsCache, ttl=settings.provided.analytics_cache_ttl),
-        memory=providers.Singleton(
-            InMemoryAnalyticsCache, ttl=settings.provided.analytics_cache_ttl
-        ),
+        sql=providers.Singleton(NoAnalyticsCache),
+        embedded=_local_analytics_cache,
+        memory=_local_analytics_cache,
     )
     readiness = providers.Factory(
         BackendReadiness,
-        providers.Selector(
-            providers.Callable(records, settings), sql=engine, memory=providers.Object(None)
-        ),
+        providers.Selector(_records, sql=engine, memory=providers.Object(None)),
         redis,
     )
 

@@ -9,6 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
+from sqlalchemy.engine import make_url
 
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import create_engine
@@ -26,7 +27,9 @@ async def _fresh_url(kind: str, tmp_path: Path) -> str:
     if kind == "sqlite":
         return f"sqlite:///{tmp_path / 'migrated.db'}"
     require("MariaDB", MARIADB_URL)
-    url = MARIADB_URL.rsplit("/", 1)[0] + "/klantroef_migrations"
+    # Beside the test database, so suites run at once on one server use their own.
+    parsed = make_url(MARIADB_URL)
+    url = parsed.set(database=f"{parsed.database}_migrations").render_as_string(False)
     await ensure_mariadb_database(url)
     engine = create_engine(url)
     async with engine.begin() as conn:

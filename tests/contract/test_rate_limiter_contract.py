@@ -1,16 +1,22 @@
-"""RateLimiter: the shipped contract once per implementation, then what only Redis has."""
+"""RateLimiter: the shipped contract once per implementation, then what only Redis has.
+
+What only the SQL limiter has is in ``test_sql_rate_limiter.py``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.redis.client import create_redis
 from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
+from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.testing import RateLimiterContract
 from klantroef_adapters.testing.rate_limiter import T0, THREE_IN_TEN
+from tests.sql_engines import mariadb_engine, sqlite_engine, unreachable_engine
 
 
 class TestInMemoryRateLimiter(RateLimiterContract):
@@ -25,6 +31,31 @@ class TestInMemoryRateLimiterSweepingEveryHit(RateLimiterContract):
     @pytest.fixture
     async def adapter(self) -> InMemoryRateLimiter:
         return InMemoryRateLimiter(sweep_every=1)
+
+
+class TestSqliteRateLimiter(RateLimiterContract):
+    @pytest.fixture
+    async def adapter(self, tmp_path: Path) -> AsyncIterator[SqlRateLimiter]:
+        async with sqlite_engine(tmp_path) as engine:
+            yield SqlRateLimiter(engine)
+
+    @pytest.fixture
+    async def unreachable_adapter(self, tmp_path: Path) -> AsyncIterator[SqlRateLimiter]:
+        async with unreachable_engine("sqlite", tmp_path) as engine:
+            yield SqlRateLimiter(engine)
+
+
+@pytest.mark.mariadb
+class TestMariadbRateLimiter(RateLimiterContract):
+    @pytest.fixture
+    async def adapter(self) -> AsyncIterator[SqlRateLimiter]:
+        async with mariadb_engine() as engine:
+            yield SqlRateLimiter(engine)
+
+    @pytest.fixture
+    async def unreachable_adapter(self, tmp_path: Path) -> AsyncIterator[SqlRateLimiter]:
+        async with unreachable_engine("mariadb", tmp_path) as engine:
+            yield SqlRateLimiter(engine)
 
 
 @pytest.mark.redis

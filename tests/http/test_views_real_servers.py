@@ -28,10 +28,10 @@ VIEWS_PER_CLIENT = 20  # 1,000 in all; under the default 30 a minute per client 
 CONCURRENCY = 50
 
 
-async def fresh_database(url: str) -> str:
+async def fresh_database(url: str, suffix: str = "servers") -> str:
     """A private, empty database beside the test database; its URL."""
     parsed = make_url(url)
-    name = f"{parsed.database}_servers"
+    name = f"{parsed.database}_{suffix}"
     server = create_async_engine(parsed.set(database=""))
     try:
         async with server.begin() as conn:

@@ -11,12 +11,14 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
 )
 from sqlalchemy.dialects import mysql
 
@@ -33,6 +35,9 @@ metadata = MetaData(
 Timestamp = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 # SQLite only auto-increments INTEGER PRIMARY KEY.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+# Up to 16 MiB on MySQL/MariaDB, where TEXT would stop at 64 KiB.
+LongText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 ID_LENGTH = 36
 CLIENT_LENGTH = 64
@@ -59,6 +64,20 @@ revoked_tokens = Table(
     metadata,
     Column("jti", String(64), primary_key=True),
     Column("expires_at", Timestamp, nullable=False, index=True),
+)
+
+# The shared sliding logs of the SQL rate limiter (``sql/rate_limiter.py``): one row
+# per key, locked by each hit. ``key_hash`` is the SHA-256 of the key (so keys of
+# any length fit and no address or email is stored); ``accepted`` the times of the
+# accepted attempts still in the window, ascending, as Python float reprs separated
+# by spaces; ``expires_at`` (seconds since the epoch, the callers' clock) when the
+# newest leaves its window, after which the row is swept.
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),
+    Column("accepted", LongText, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
 )
 
 media = Table(

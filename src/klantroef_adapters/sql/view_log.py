@@ -7,7 +7,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Select, and_, bindparam, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -24,6 +24,7 @@ from klantroef_core.errors import UnknownMedia
 _log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
+_T = TypeVar("_T")
 _MYSQL_LOCK_ERRORS = frozenset({1205, 1213})  # lock wait timeout, deadlock
 
 # The statements are built once and run with these parameters: building and
@@ -47,23 +48,23 @@ def _is_lock_conflict(exc: DBAPIError) -> bool:
     return "database is locked" in str(exc.orig) or "database table is locked" in str(exc.orig)
 
 
-async def run_with_retries(transaction: Callable[[], Awaitable[None]]) -> None:
-    """Run ``transaction``, again after a short jittered pause if it lost a lock race.
+async def run_with_retries(transaction: Callable[[], Awaitable[_T]]) -> _T:
+    """Run ``transaction``, again after a short jittered pause if it lost a lock race;
+    return what its successful run returned.
 
     Called inside ``database_errors()``, so only the last failure becomes
     :class:`~klantroef_core.errors.Unavailable`.
     """
     for attempt in range(ATTEMPTS):
         try:
-            await transaction()
+            return await transaction()
         except DBAPIError as exc:
             if attempt == ATTEMPTS - 1 or not _is_lock_conflict(exc):
                 raise
             _log.info("retrying a transaction that lost a lock race: %s", exc.orig)
             # Jitter spreads retries apart; it protects nothing secret.
             await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
-        else:
-            return
+    raise AssertionError("unreachable: the last attempt returns or raises")
 
 
 class SqlViewLog:
