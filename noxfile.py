@@ -27,6 +27,18 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def fuzz(session: nox.Session) -> None:
+    """Schemathesis against real servers, 5 minutes a backend (CI runs 30 seconds each)."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "pytest",
+        "tests/http/test_openapi_fuzz.py",
+        *session.posargs,
+        env={"KLANTROEF_FUZZ_SECONDS": "300"},
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """The benchmark harness (``-- --quick`` for the short CI run)."""
     session.install("-e", ".[dev,bench]")

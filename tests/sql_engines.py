@@ -80,3 +80,17 @@ async def unreachable_engine(kind: str, folder: Path) -> AsyncIterator[SqlEngine
         yield engine
     finally:
         await engine.dispose()
+
+
+async def fresh_database(url: str, suffix: str = "servers") -> str:
+    """A private, empty database beside the test database; its URL."""
+    parsed = make_url(url)
+    name = f"{parsed.database}_{suffix}"
+    server = create_async_engine(parsed.set(database=""))
+    try:
+        async with server.begin() as conn:
+            await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
+            await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    finally:
+        await server.dispose()
+    return parsed.set(database=name).render_as_string(hide_password=False)

@@ -27,13 +27,21 @@ class HealthOut(msgspec.Struct):
     checks: dict[str, bool] = msgspec.field(default_factory=dict)
 
 
-@get("/health/live", summary="The process is up", tags=["health"], cache=False, opt=PUBLIC)
+@get(
+    "/health/live",
+    operation_id="live",
+    summary="The process is up",
+    tags=["health"],
+    cache=False,
+    opt=PUBLIC,
+)
 async def live() -> HealthOut:
     return HealthOut(status="ok")
 
 
 @get(
     "/health/ready",
+    operation_id="ready",
     summary="The database (and Redis, if used) answer",
     tags=["health"],
     opt=PUBLIC,

@@ -366,7 +366,8 @@ async def test_a_stream_url_is_absolute_and_lives_ten_minutes(open_api: Open) ->
 
     body = (await api.client.get(f"/media/{item['id']}/stream-url", headers=api.auth)).json()
 
-    assert set(body) == {"url", "expires_at"}
+    assert set(body) == {"url", "token", "expires_at"}
+    assert body["url"].endswith(f"?token={body['token']}")
     url = urlsplit(body["url"])
     assert (url.scheme, url.netloc, url.path) == (
         "http",

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.http.test_views_real_servers import CREDENTIALS, add_media, admin_headers, fresh_database
 from tests.live_server import LiveServer, live_server
+from tests.real_servers import CREDENTIALS, add_media, admin_headers
+from tests.sql_engines import fresh_database
 
 SECRETS = {
     "KLANTROEF_ACCESS_SECRET": "a" * 40,

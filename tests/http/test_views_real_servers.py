@@ -8,56 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from klantroef_adapters.sql.engine import create_engine
-from klantroef_adapters.sql.media_repository import SqlMediaRepository
-from tests.factories import make_media
-from tests.live_server import LiveServer, live_server
+from tests.live_server import LiveServer
+from tests.real_servers import add_media, admin_headers, two_servers
+from tests.sql_engines import fresh_database
 
-CREDENTIALS = {"email": "ann@example.com", "password": "correct horse battery"}
 CLIENTS = 50
 VIEWS_PER_CLIENT = 20  # 1,000 in all; under the default 30 a minute per client and item
 CONCURRENCY = 50
-
-
-async def fresh_database(url: str, suffix: str = "servers") -> str:
-    """A private, empty database beside the test database; its URL."""
-    parsed = make_url(url)
-    name = f"{parsed.database}_{suffix}"
-    server = create_async_engine(parsed.set(database=""))
-    try:
-        async with server.begin() as conn:
-            await conn.execute(text(f"DROP DATABASE IF EXISTS `{name}`"))
-            await conn.execute(text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-    finally:
-        await server.dispose()
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
-@contextmanager
-def two_servers(folder: Path, database_url: str, redis_url: str) -> Iterator[list[LiveServer]]:
-    """Two ``klantroef serve`` processes on one database and one Redis; the first migrates."""
-    env = {
-        "KLANTROEF_DATABASE_URL": database_url,
-        "KLANTROEF_REDIS_URL": redis_url,
-        "KLANTROEF_TRUSTED_PROXIES": "127.0.0.1",
-        "KLANTROEF_ACCESS_SECRET": "a" * 40,
-        "KLANTROEF_STREAM_SECRET": "s" * 40,
-        "KLANTROEF_IP_HASH_SECRET": "h" * 40,
-    }
-    with (
-        live_server(folder / "one", env) as one,
-        live_server(folder / "two", env, migrate=False) as two,
-    ):
-        yield [one, two]
 
 
 @asynccontextmanager
@@ -68,26 +31,6 @@ async def clients(servers: list[LiveServer]) -> AsyncIterator[list[httpx.AsyncCl
         httpx.AsyncClient(base_url=servers[1].base_url, limits=limits, timeout=30) as two,
     ):
         yield [one, two]
-
-
-async def add_media(database_url: str, count: int) -> list[str]:
-    """Media rows written straight to the shared database (views never read the file)."""
-    engine = create_engine(database_url)
-    try:
-        repository = SqlMediaRepository(engine)
-        items = [make_media() for _ in range(count)]
-        for item in items:
-            await repository.add(item)
-        return [item.id for item in items]
-    finally:
-        await engine.dispose()
-
-
-async def admin_headers(http: httpx.AsyncClient) -> dict[str, str]:
-    assert (await http.post("/auth/signup", json=CREDENTIALS)).status_code == 201
-    login = await http.post("/auth/login", json=CREDENTIALS)
-    assert login.status_code == 200, login.text
-    return {"Authorization": f"Bearer {login.json()['token']}"}
 
 
 async def send_views(

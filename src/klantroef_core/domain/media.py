@@ -9,6 +9,8 @@ from datetime import datetime
 from klantroef_core.errors import InvalidInput
 
 MAX_TITLE_LENGTH = 200
+TITLE_PATTERN = r"^[^\x00-\x1f\x7f]*[^\x00-\x1f\x7f\s][^\x00-\x1f\x7f]*$"
+"""A title as sent: no control characters, something besides white space (JSON Schema)."""
 
 
 class MediaType(enum.StrEnum):

@@ -23,6 +23,7 @@ class AuthController(Controller):
 
     @post(
         "/signup",
+        operation_id="signup",
         status_code=HTTP_201_CREATED,
         security=[{}, *BEARER],  # anonymous for the first admin, else an admin's token
         responses=problem_responses(400, 401, 403, 409, 413, 422, 503),
@@ -39,6 +40,7 @@ class AuthController(Controller):
 
     @post(
         "/login",
+        operation_id="login",
         status_code=200,
         opt=PUBLIC,
         responses=problem_responses(400, 401, 413, 429, 503),
@@ -56,6 +58,7 @@ class AuthController(Controller):
 
     @post(
         "/logout",
+        operation_id="logout",
         status_code=HTTP_204_NO_CONTENT,
         guards=[admin_only],
         security=BEARER,
@@ -69,6 +72,7 @@ class AuthController(Controller):
 
     @get(
         "/me",
+        operation_id="getMe",
         guards=[admin_only],
         security=BEARER,
         responses=problem_responses(401, 503),

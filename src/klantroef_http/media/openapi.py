@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from litestar.openapi.spec import (
+    Link,
     OpenAPIFormat,
     OpenAPIHeader,
     OpenAPIMediaType,
@@ -21,6 +22,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 
+from klantroef_core.domain.media import MAX_TITLE_LENGTH, TITLE_PATTERN
 from klantroef_http.problems import PROBLEM_JSON
 
 UPLOAD_FORM = Schema(
@@ -35,8 +37,9 @@ UPLOAD_FORM = Schema(
         "title": Schema(
             type=OpenAPIType.STRING,
             min_length=1,
-            max_length=200,
-            description="Default: the file name without its extension.",
+            max_length=MAX_TITLE_LENGTH,
+            pattern=TITLE_PATTERN,
+            description="Default: the file name without its extension. No control characters.",
         ),
         "type": Schema(
             type=OpenAPIType.STRING,
@@ -44,18 +47,44 @@ UPLOAD_FORM = Schema(
             description="Default: from the content; when given it must agree with it.",
         ),
     },
+    additional_properties=False,
 )
 
 
 @dataclass
 class UploadOperation(Operation):
-    """An operation whose request body is the upload form."""
+    """An operation whose request body is the upload form, and whose 201 leads on by id."""
 
     def __post_init__(self) -> None:
         self.request_body = RequestBody(
             content={"multipart/form-data": OpenAPIMediaType(schema=UPLOAD_FORM)},
             required=True,
         )
+        created = self.responses["201"] if self.responses else None
+        if isinstance(created, OpenAPIResponse):
+            by_id = {"media_id": "$response.body#/id"}
+            created.links = {
+                operation: Link(operation_id=operation, parameters=dict(by_id))
+                for operation in BY_MEDIA_ID
+            }
+
+
+BY_MEDIA_ID = ("getMedia", "deleteMedia", "getStreamUrl", "recordView", "getAnalytics")
+"""The operations a new item's id leads to (OpenAPI links, for clients and stateful fuzzers)."""
+
+
+@dataclass
+class StreamUrlOperation(Operation):
+    """The stream-url operation, whose 200 leads to the stream and the view with its token."""
+
+    def __post_init__(self) -> None:
+        issued = self.responses["200"] if self.responses else None
+        if isinstance(issued, OpenAPIResponse):
+            with_link = {"media_id": "$request.path.media_id", "token": "$response.body#/token"}
+            issued.links = {
+                operation: Link(operation_id=operation, parameters=dict(with_link))
+                for operation in ("getStream", "headStream", "recordView")
+            }
 
 
 def _text(description: str) -> OpenAPIHeader:

@@ -25,7 +25,7 @@ from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_http.hardening import TOKEN_HEADERS
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
-from klantroef_http.media.openapi import StreamOperation, UploadOperation
+from klantroef_http.media.openapi import StreamOperation, StreamUrlOperation, UploadOperation
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
 from klantroef_http.media.streaming import MediaResponse, plan_stream
 from klantroef_http.problems import problem_responses
@@ -42,6 +42,7 @@ class MediaController(Controller):
 
     @post(
         "/",
+        operation_id="uploadMedia",
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,  # the use case caps the file while it streams
         operation_class=UploadOperation,
@@ -65,6 +66,7 @@ class MediaController(Controller):
 
     @get(
         "/",
+        operation_id="listMedia",
         responses=problem_responses(400, 401, 422, 503),
         summary="The catalogue, newest first, a page at a time",
     )
@@ -85,7 +87,10 @@ class MediaController(Controller):
         return MediaPageOut.of(await list_media(limit, cursor))
 
     @get(
-        "/{media_id:str}", responses=problem_responses(400, 401, 404, 503), summary="One media item"
+        "/{media_id:str}",
+        operation_id="getMedia",
+        responses=problem_responses(400, 401, 404, 503),
+        summary="One media item",
     )
     async def get_item(
         self, get_media: NamedDependency[GetMedia], media_id: FromPath[str]
@@ -94,6 +99,7 @@ class MediaController(Controller):
 
     @delete(
         "/{media_id:str}",
+        operation_id="deleteMedia",
         status_code=HTTP_204_NO_CONTENT,
         responses=problem_responses(400, 401, 404, 503),
         summary="Delete an item: its file, its views, and every link to it",
@@ -105,6 +111,8 @@ class MediaController(Controller):
 
     @get(
         "/{media_id:str}/stream-url",
+        operation_id="getStreamUrl",
+        operation_class=StreamUrlOperation,
         responses=problem_responses(400, 401, 404, 503),
         response_headers=TOKEN_HEADERS,
         summary="A signed stream link that expires (10 minutes by default)",
@@ -117,13 +125,16 @@ class MediaController(Controller):
     ) -> StreamUrlOut:
         issued = await issue_stream_link(media_id)
         path = f"/media/{quote(media_id, safe='')}/stream?token={quote(issued.token, safe='')}"
-        return StreamUrlOut(url=public_base_url + path, expires_at=issued.expires_at)
+        return StreamUrlOut(
+            url=public_base_url + path, token=issued.token, expires_at=issued.expires_at
+        )
 
 
 @route(
     "/media/{media_id:str}/stream",
     http_method=[HttpMethod.GET, HttpMethod.HEAD],
     opt=PUBLIC,
+    operation_id=lambda _handler, method, _path: f"{method.lower()}Stream",
     operation_class=StreamOperation,
     summary="The media's bytes, with Range support, for a stream link's token",
     tags=["media"],

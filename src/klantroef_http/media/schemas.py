@@ -46,7 +46,8 @@ class MediaPageOut(msgspec.Struct):
 
 
 class StreamUrlOut(msgspec.Struct):
-    """A signed, absolute stream link and the moment it stops working."""
+    """A signed, absolute stream link, its token alone, and the moment it stops working."""
 
     url: str
+    token: str
     expires_at: datetime

@@ -41,6 +41,7 @@ def _headers(recorded: RecordedView) -> dict[str, str]:
 
 @post(
     "/media/{media_id:str}/view",
+    operation_id="recordView",
     status_code=HTTP_201_CREATED,
     security=[{}, *BEARER],  # with ?token=, or an admin's bearer token
     responses=problem_responses(400, 401, 403, 404, 429, 503),
@@ -67,6 +68,7 @@ async def record_view(
 
 @get(
     "/media/{media_id:str}/analytics",
+    operation_id="getAnalytics",
     guards=[admin_only],
     security=BEARER,
     responses=problem_responses(400, 401, 404, 422, 503),
