@@ -277,7 +277,7 @@ async def test_without_a_title_or_a_usable_file_name_the_upload_is_refused() -> 
     world = World()
     with pytest.raises(InvalidInput) as caught:
         await world.upload(FakeUpload(media_file(1000), filename=None), ADMIN_ID)
-    assert caught.value.code == "bad_title"
+    assert caught.value.code == "title_required"
     assert await world.nothing_stored()
 
 

@@ -11,6 +11,7 @@ from klantroef_core.errors import InvalidInput
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
 MAX_EMAIL_LENGTH = 254
+_PASSWORD_RULE = f"a password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
 
 # A pragmatic shape check: one "@", a non-empty local part without spaces, and a
 # domain with at least one dot whose labels are letters, digits and hyphens.
@@ -33,9 +34,7 @@ class Email:
 
     def __post_init__(self) -> None:
         if self.value != self.value.strip().lower():
-            raise InvalidInput(
-                "email is not normalised; build it with Email.parse", code="bad_email"
-            )
+            raise InvalidInput("email is not a valid address", code="bad_email")
         if len(self.value) > MAX_EMAIL_LENGTH or not _EMAIL_SHAPE.match(self.value):
             raise InvalidInput("email is not a valid address", code="bad_email")
 
@@ -51,13 +50,9 @@ class Email:
 def check_password_policy(password: str) -> None:
     """Length only (NIST SP 800-63B): 8 to 1024 characters, no composition rules."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
-        )
+        raise InvalidInput(_PASSWORD_RULE, code="weak_password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be at most {MAX_PASSWORD_LENGTH} characters", code="weak_password"
-        )
+        raise InvalidInput(_PASSWORD_RULE, code="weak_password")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,13 +20,21 @@ class MediaType(enum.StrEnum):
     AUDIO = "audio"
 
 
+def bad_title() -> InvalidInput:
+    """422 ``bad_title``, worded once for every way a title can be wrong."""
+    return InvalidInput(
+        f"a title is 1 to {MAX_TITLE_LENGTH} characters, trimmed, without control characters",
+        code="bad_title",
+    )
+
+
 def normalise_title(raw: str) -> str:
     """Trim a title and check it is 1 to 200 characters without control characters."""
     title = raw.strip()
     if not 1 <= len(title) <= MAX_TITLE_LENGTH:
-        raise InvalidInput(f"title must be 1 to {MAX_TITLE_LENGTH} characters", code="bad_title")
+        raise bad_title()
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in title):
-        raise InvalidInput("title must not contain control characters", code="bad_title")
+        raise bad_title()
     return title
 
 
@@ -46,7 +54,7 @@ class Media:
 
     def __post_init__(self) -> None:
         if normalise_title(self.title) != self.title:
-            raise InvalidInput("title must be trimmed", code="bad_title")
+            raise bad_title()
         if self.size_bytes < 0:
             raise InvalidInput("size must not be negative")
         if len(self.sha256) != 64:

@@ -14,6 +14,13 @@ from klantroef_core.errors import InvalidInput, PayloadTooLarge, UnsupportedMedi
 from klantroef_core.ports import Clock, IdGenerator, MediaRepository, MediaStorage
 
 TITLE_FIELD = "title"
+
+
+def file_too_large(max_bytes: int) -> PayloadTooLarge:
+    """413 ``file_too_large``: the upload passed the size limit (said before or while reading)."""
+    return PayloadTooLarge(f"the file is larger than {max_bytes} bytes", code="file_too_large")
+
+
 TYPE_FIELD = "type"
 logger = logging.getLogger("klantroef.media")
 
@@ -77,7 +84,7 @@ def _chosen_title(fields: Mapping[str, str], filename: str | None) -> str:
         return normalise_title(raw)
     default = title_from_filename(filename)
     if default is None:
-        raise InvalidInput("give a title: the file name does not make one", code="bad_title")
+        raise InvalidInput("give a title: the file name does not make one", code="title_required")
     return normalise_title(default)
 
 
@@ -122,9 +129,7 @@ class _CheckedBody:
         async for chunk in self._chunks:
             size += len(chunk)
             if size > self._max_bytes:
-                raise PayloadTooLarge(
-                    f"the file is larger than {self._max_bytes} bytes", code="file_too_large"
-                )
+                raise file_too_large(self._max_bytes)
             if self._kind is not None:
                 yield chunk
                 continue

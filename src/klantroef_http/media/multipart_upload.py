@@ -13,7 +13,8 @@ from typing import Any
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
 
-from klantroef_core.errors import BadRequest, PayloadTooLarge
+from klantroef_core.errors import BadRequest
+from klantroef_core.use_cases.media_upload import file_too_large
 
 FILE_FIELD = "file"
 MAX_FIELD_BYTES = 4096
@@ -44,9 +45,7 @@ def refuse_oversized(content_length: str | None, max_file_bytes: int) -> None:
     """413 before reading anything when the announced body cannot hold an allowed file."""
     announced = int(content_length) if content_length and content_length.isdigit() else 0
     if announced > max_file_bytes + MAX_OVERHEAD:
-        raise PayloadTooLarge(
-            f"the file is larger than {max_file_bytes} bytes", code="file_too_large"
-        )
+        raise file_too_large(max_file_bytes)
 
 
 async def _events(body: AsyncIterator[bytes], boundary: str) -> AsyncIterator[_Event]:
