@@ -20,6 +20,7 @@ import pytest
 
 from tests.live_server import FAST_ARGON2, LiveServer, free_port, live_server
 from tests.media_samples import media_file
+from tests.problems import assert_problem
 from tests.seaweedfs import SeaweedS3, list_bucket
 
 CREDENTIALS = {"email": "ann@example.com", "password": "correct horse battery"}
@@ -35,6 +36,20 @@ def s3_env(server: SeaweedS3, bucket: str) -> dict[str, str]:
         "KLANTROEF_S3_SECRET_ACCESS_KEY": server.secret_access_key,
         "KLANTROEF_S3_PREFIX": PREFIX,
     }
+
+
+async def delete_object(server: SeaweedS3, bucket: str, name: str) -> None:
+    """Remove an object behind the service's back, as a store that lost it would."""
+    from aiobotocore.session import get_session
+
+    async with get_session().create_client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=server.region,
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+    ) as client:
+        await client.delete_object(Bucket=bucket, Key=name)
 
 
 def fresh_bucket() -> str:
@@ -173,3 +188,27 @@ def test_serve_exits_with_one_clear_line_when_the_store_refuses_the_credentials(
     assert len(problem) == 1, run.stderr
     assert bucket in problem[0]
     assert "not-the-secret-at-all" not in run.stderr + run.stdout
+
+
+def test_bytes_lost_behind_the_services_back_are_a_404_problem_on_a_real_server(
+    serving: Serving, seaweedfs: SeaweedS3
+) -> None:
+    data = media_file(700_000, seed=3)
+    media_id, url = upload(serving, data)
+    assert serving.http.get(url).content == data
+
+    if serving.bucket is None:
+        (file,) = (serving.data_dir / "media").iterdir()
+        file.unlink()
+    else:
+        (name,) = asyncio.run(list_bucket(seaweedfs, serving.bucket, PREFIX)).objects
+        asyncio.run(delete_object(seaweedfs, serving.bucket, name))
+
+    for headers in ({}, {"Range": "bytes=10-99"}, {"Range": "bytes=-5"}):
+        answer = serving.http.get(url, headers=headers)
+        assert_problem(answer, 404, "media_bytes_missing")
+        assert "etag" not in answer.headers
+    head = serving.http.head(url)
+    assert (head.status_code, head.content) == (404, b"")
+    assert head.headers["content-type"].startswith("application/problem+json")
+    assert serving.http.get(f"/media/{media_id}", headers=serving.auth).status_code == 200

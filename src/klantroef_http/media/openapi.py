@@ -103,7 +103,10 @@ STREAM_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
         headers=_REPRESENTATION,
     ),
     "403": _problem("The link's token is missing, invalid, expired or for another item"),
-    "404": _problem("No media item has this id (or it was deleted)"),
+    "404": _problem(
+        "No media item has this id, or it was deleted (`media_not_found`); or the store "
+        "no longer has its bytes (`media_bytes_missing`)"
+    ),
     "416": _problem(
         "No byte of the range lies inside the file",
         {"Content-Range": _text("`bytes */size`.")},

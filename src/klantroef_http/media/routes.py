@@ -27,7 +27,7 @@ from klantroef_http.hardening import TOKEN_HEADERS
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
 from klantroef_http.media.openapi import StreamOperation, UploadOperation
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
-from klantroef_http.media.streaming import MediaResponse, plan_stream
+from klantroef_http.media.streaming import plan_stream, stream_response
 from klantroef_http.problems import problem_responses
 from klantroef_http.security import BEARER, PUBLIC, admin_only
 
@@ -136,9 +136,7 @@ async def stream_media(
 ) -> Response[Any]:
     source = await open_stream(media_id, token)
     plan = plan_stream(source.media, request.method, request.headers)
-    if plan.status == 304:
-        return Response(None, status_code=plan.status, headers=plan.headers)
-    return MediaResponse(source, plan)
+    return await stream_response(source, plan, request)
 
 
 media_routes: list[ControllerRouterHandler] = [MediaController, stream_media]
