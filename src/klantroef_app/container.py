@@ -92,6 +92,11 @@ def blobs(settings: Settings) -> str:
     return "memory" if settings.in_memory else "local"
 
 
+def direct_links(settings: Settings) -> str:
+    """Whether stream GETs redirect to the store's own URLs: ``s3`` or ``none``."""
+    return "s3" if settings.s3 is not None and settings.s3.redirect else "none"
+
+
 def records(settings: Settings) -> str:
     """Where admins, media and views live: ``memory`` or ``sql``."""
     return "memory" if settings.in_memory else "sql"
@@ -166,6 +171,11 @@ class Container(containers.DeclarativeContainer):
         s3=providers.Singleton(make_s3_storage, settings),
         local=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
         memory=providers.Singleton(InMemoryMediaStorage),
+    )
+    direct_links = providers.Selector(
+        providers.Singleton(direct_links, settings),
+        s3=media_storage,
+        none=providers.Object(None),
     )
     _shared_state = providers.Singleton(shared_state, settings)
     token_store = providers.Selector(
@@ -251,7 +261,11 @@ class Container(containers.DeclarativeContainer):
         ttl=providers.Callable(lambda s: timedelta(seconds=s.stream_link_ttl), settings),
     )
     open_stream = providers.Factory(
-        OpenStream, check=check_stream_token, media=media_repository, storage=media_storage
+        OpenStream,
+        check=check_stream_token,
+        media=media_repository,
+        storage=media_storage,
+        direct=direct_links,
     )
 
     # --- use cases: views and analytics ---

@@ -41,6 +41,15 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (true or false), not {value!r}")
+
+
 def _s3(env: Mapping[str, str]) -> S3Settings | None:
     """The S3 settings, or None when ``KLANTROEF_S3_BUCKET`` is unset (local files)."""
     others = [
@@ -51,6 +60,7 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
             "KLANTROEF_S3_ACCESS_KEY_ID",
             "KLANTROEF_S3_SECRET_ACCESS_KEY",
             "KLANTROEF_S3_PREFIX",
+            "KLANTROEF_S3_REDIRECT",
         )
         if env.get(name, "").strip()
     ]
@@ -94,6 +104,7 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
         access_key_id=key_id,
         secret_access_key=secret,
         prefix=prefix,
+        redirect=_flag(env, "KLANTROEF_S3_REDIRECT"),
     )
 
 
@@ -119,6 +130,7 @@ class S3Settings:
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
     prefix: str = ""
+    redirect: bool = False
 
 
 @dataclass(frozen=True, slots=True)

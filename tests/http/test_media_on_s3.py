@@ -7,13 +7,17 @@ ranges, If-Range, ETag, HEAD and 304.
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import os
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -21,7 +25,7 @@ import pytest
 from tests.live_server import FAST_ARGON2, LiveServer, free_port, live_server
 from tests.media_samples import media_file
 from tests.problems import assert_problem
-from tests.seaweedfs import SeaweedS3, list_bucket
+from tests.seaweedfs import SeaweedS3, list_bucket, presigned_expiry
 
 CREDENTIALS = {"email": "ann@example.com", "password": "correct horse battery"}
 PREFIX = "media/"
@@ -212,3 +216,56 @@ def test_bytes_lost_behind_the_services_back_are_a_404_problem_on_a_real_server(
     assert (head.status_code, head.content) == (404, b"")
     assert head.headers["content-type"].startswith("application/problem+json")
     assert serving.http.get(f"/media/{media_id}", headers=serving.auth).status_code == 200
+
+
+def link_expiry(url: str) -> datetime:
+    """The ``exp`` of a stream URL's token (read, not verified: the server did that)."""
+    token = parse_qs(urlsplit(url).query)["token"][0]
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return datetime.fromtimestamp(claims["exp"], UTC)
+
+
+def test_redirect_mode_sends_players_to_a_presigned_url_that_dies_with_the_link(
+    tmp_path: Path, seaweedfs: SeaweedS3
+) -> None:
+    bucket = fresh_bucket()
+    env = {**s3_env(seaweedfs, bucket), "KLANTROEF_S3_REDIRECT": "1"}
+    data = media_file(6 * 1024 * 1024 + 77, seed=11)
+    with (
+        live_server(tmp_path / "var", env) as server,
+        httpx.Client(base_url=server.base_url, timeout=30) as http,
+    ):
+        assert http.post("/auth/signup", json=CREDENTIALS).status_code == 201
+        token = http.post("/auth/login", json=CREDENTIALS).json()["token"]
+        serving = Serving(server, http, {"Authorization": f"Bearer {token}"}, tmp_path, bucket)
+        _, url = upload(serving, data)
+
+        redirect = http.get(url, headers={"Range": "bytes=0-99"})
+        assert redirect.status_code == 307
+        assert redirect.headers["cache-control"] == "no-store"
+        location = redirect.headers["location"]
+        assert location.startswith(seaweedfs.endpoint + "/" + bucket + "/" + PREFIX)
+        assert presigned_expiry(location) <= link_expiry(url)
+        assert presigned_expiry(location) >= link_expiry(url) - timedelta(seconds=5)
+
+        with httpx.Client(timeout=30, follow_redirects=True) as player:
+            whole = player.get(url)
+            assert (whole.status_code, whole.content) == (200, data)
+            assert whole.headers["content-type"] == "video/mp4"
+            for header, expected in [
+                ("bytes=0-0", data[:1]),
+                ("bytes=-1000", data[-1000:]),
+                ("bytes=5000000-", data[5_000_000:]),
+                ("bytes=1000-2999999", data[1000:3_000_000]),
+            ]:
+                part = player.get(url, headers={"Range": header})
+                assert (part.status_code, part.content) == (206, expected), header
+
+        head = http.head(url)  # a presigned GET cannot answer HEAD: the service does
+        assert (head.status_code, head.headers["content-length"]) == (200, str(len(data)))
+        refused = http.get(url.split("?")[0] + "?token=forged")
+        assert refused.status_code == 403
+        assert "location" not in refused.headers
+        other = http.get(url.replace("/media/", "/media/0", 1))
+        assert other.status_code == 403  # the token is for another item: checked as ever

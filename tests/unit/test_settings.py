@@ -111,6 +111,7 @@ def test_a_bucket_alone_uses_aws_defaults() -> None:
         ({"KLANTROEF_S3_PREFIX": "/media"}, "KLANTROEF_S3_PREFIX"),
         ({"KLANTROEF_S3_PREFIX": "a b"}, "KLANTROEF_S3_PREFIX"),
         ({"KLANTROEF_DATABASE_URL": "memory://"}, "memory://"),
+        ({"KLANTROEF_S3_REDIRECT": "sometimes"}, "KLANTROEF_S3_REDIRECT"),
     ],
 )
 def test_unusable_s3_settings_are_refused_naming_the_variable(
@@ -122,7 +123,19 @@ def test_unusable_s3_settings_are_refused_naming_the_variable(
     assert "s3cr3t" not in str(refused.value)
 
 
-@pytest.mark.parametrize("name", ["KLANTROEF_S3_ENDPOINT", "KLANTROEF_S3_PREFIX"])
+@pytest.mark.parametrize(
+    ("raw", "redirect"), [("1", True), ("true", True), ("0", False), ("", False)]
+)
+def test_redirect_mode_is_a_flag_of_the_s3_settings(raw: str, redirect: bool) -> None:
+    s3 = Settings.from_env({**S3_ENV, "KLANTROEF_S3_REDIRECT": raw}).s3
+
+    assert s3 is not None
+    assert s3.redirect is redirect
+
+
+@pytest.mark.parametrize(
+    "name", ["KLANTROEF_S3_ENDPOINT", "KLANTROEF_S3_PREFIX", "KLANTROEF_S3_REDIRECT"]
+)
 def test_an_s3_setting_without_a_bucket_is_refused(name: str) -> None:
     with pytest.raises(SettingsError, match=f"{name} is set but KLANTROEF_S3_BUCKET is not"):
         Settings.from_env({name: "x"})

@@ -174,3 +174,18 @@ async def test_a_bucket_puts_media_bytes_in_s3_wherever_the_records_are(
     if isinstance(chosen, S3MediaStorage):
         assert (chosen.bucket, chosen.prefix) == ("media", "")
     await close(container)  # closes the S3 client too (none was opened)
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+async def test_redirect_mode_hands_the_s3_store_to_the_stream_as_its_direct_links(
+    redirect: bool,
+) -> None:
+    settings = Settings(database_url=MARIADB, s3=S3Settings("media", redirect=redirect))
+    container = bootstrap(settings)
+
+    links = container.direct_links()
+
+    assert links is (container.media_storage() if redirect else None)
+    assert container.open_stream().direct is links
+    assert bootstrap(Settings(database_url=SQLITE)).direct_links() is None
+    await close(container)

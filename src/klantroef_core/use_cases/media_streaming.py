@@ -5,13 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from klantroef_core.domain.media import Media
 from klantroef_core.domain.tokens import IssuedToken, StreamClaims
 from klantroef_core.errors import BlobMissing, InvalidInput, NotFound
-from klantroef_core.ports import Clock, IdGenerator, MediaRepository, MediaStorage, Signer
+from klantroef_core.ports import (
+    Clock,
+    DirectLinks,
+    IdGenerator,
+    MediaRepository,
+    MediaStorage,
+    Signer,
+)
 from klantroef_core.use_cases.media_lookup import require_media
 from klantroef_core.use_cases.stream_access import CheckStreamToken
 
@@ -89,6 +96,20 @@ class MediaStream:
 
     media: Media
     storage: MediaStorage
+    link_expires_at: datetime | None = None
+    direct: DirectLinks | None = None
+
+    async def direct_url(self) -> str | None:
+        """A URL of the store's own for these bytes, dead no later than the stream link.
+
+        None when the store hands out no such URLs (or redirects are off), and when
+        the link has less than a second left: then the service sends the bytes itself.
+        """
+        if self.direct is None or self.link_expires_at is None:
+            return None
+        return await self.direct.direct_url(
+            self.media.storage_key, self.link_expires_at, content_type=self.media.content_type
+        )
 
     def read(self, start: int, end: int) -> AsyncIterator[bytes]:
         """Bytes ``start`` to ``end`` inclusive, in chunks (BlobMissing on first iteration)."""
@@ -148,12 +169,18 @@ class OpenStream:
     ``token_wrong_media``) before anything is looked up, so ids are not probed
     without a link; 404 ``media_not_found`` once the item is deleted, so deleting
     media kills its links at once.
+
+    With ``direct`` (``KLANTROEF_S3_REDIRECT=1``), the stream it opens offers
+    :meth:`MediaStream.direct_url`: a URL of the store's own that dies no later
+    than the link, so a player may fetch the bytes from the store directly.
     """
 
     check: CheckStreamToken
     media: MediaRepository
     storage: MediaStorage
+    direct: DirectLinks | None = None
 
     async def __call__(self, media_id: str, token: str | None) -> MediaStream:
-        self.check(media_id, token)
-        return MediaStream(await require_media(self.media, media_id), self.storage)
+        claims = self.check(media_id, token)
+        media = await require_media(self.media, media_id)
+        return MediaStream(media, self.storage, claims.expires_at, self.direct)

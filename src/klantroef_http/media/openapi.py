@@ -98,6 +98,17 @@ STREAM_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
         headers={**_BODY, "Content-Range": _text("`bytes first-last/size`.")},
         content=_MEDIA_CONTENT,
     ),
+    "307": OpenAPIResponse(
+        description=(
+            "Redirect mode (`KLANTROEF_S3_REDIRECT=1`), GET only: the link checked, the bytes "
+            "are at a presigned URL of the object store that expires no later than the link; "
+            "follow it with the same Range and validators (HEAD is answered here)"
+        ),
+        headers={
+            "Location": _text("The presigned URL; it dies no later than the link's `exp`."),
+            "Cache-Control": _text("`no-store`: never reuse the redirect."),
+        },
+    ),
     "304": OpenAPIResponse(
         description="If-None-Match matched the ETag: the client's copy is current",
         headers=_REPRESENTATION,

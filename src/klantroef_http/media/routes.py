@@ -9,7 +9,11 @@ from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_204_NO_CONTENT,
+    HTTP_307_TEMPORARY_REDIRECT,
+)
 from litestar.types import ControllerRouterHandler
 
 from klantroef_core.domain.tokens import AccessClaims
@@ -135,6 +139,14 @@ async def stream_media(
     token: FromQuery[str | None] = None,
 ) -> Response[Any]:
     source = await open_stream(media_id, token)
+    if request.method == "GET":  # a presigned URL is good for GET only: HEAD is answered here
+        direct = await source.direct_url()
+        if direct is not None:
+            return Response(
+                None,
+                status_code=HTTP_307_TEMPORARY_REDIRECT,
+                headers={"location": direct, "cache-control": "no-store"},
+            )
     plan = plan_stream(source.media, request.method, request.headers)
     return await stream_response(source, plan, request)
 
