@@ -6,8 +6,10 @@ replies on fd 4, each a JSON message ended by a NUL byte.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -63,6 +65,7 @@ class Browser:
             stderr=subprocess.DEVNULL,
             close_fds=False,  # our descriptors are close-on-exec; fds 3 and 4 are made inheritable
             preexec_fn=_pipe_fds(to_browser_r, from_browser_w),  # noqa: PLW1509
+            start_new_session=True,  # its helpers share its process group, so close ends them too
         )
         os.close(to_browser_r)
         os.close(from_browser_w)
@@ -115,11 +118,25 @@ class Browser:
         return reply["result"].get("value")
 
     def close(self) -> None:
-        self._process.kill()
+        """End Chromium and every helper it started, then remove its profile.
+
+        Killing the main process alone left helpers (crashpad, GPU, renderer)
+        writing into the profile while it was being removed ("Directory not empty").
+        """
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self._process.pid, signal.SIGKILL)
         self._process.wait(10)
         os.close(self._to_browser)
         os.close(self._from_browser)
-        self._profile.cleanup()
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                self._profile.cleanup()
+                return
+            except OSError:  # a helper killed a moment ago may still be flushing a file
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def __enter__(self) -> Browser:
         return self

@@ -24,8 +24,10 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
@@ -269,3 +271,10 @@ async def list_bucket(server: SeaweedS3, bucket: str, prefix: str) -> BucketList
         objects=sorted(entry["Key"] for entry in objects.get("Contents", [])),
         uploads=sorted(entry["Key"] for entry in uploads.get("Uploads", [])),
     )
+
+
+def presigned_expiry(url: str) -> datetime:
+    """When the store stops honouring ``url``: its signing date plus its lifetime."""
+    query = parse_qs(urlsplit(url).query)
+    signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+    return signed + timedelta(seconds=int(query["X-Amz-Expires"][0]))

@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app.container import make_s3_storage
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
+from klantroef_core.errors import Unavailable
 
 APP_FACTORY = "klantroef_app.asgi:build_app"
 logger = logging.getLogger("klantroef")
@@ -43,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _migrate(settings)
             return 0
         return _serve(settings, args)
-    except SettingsError as exc:
+    except (SettingsError, StartupError) as exc:
         print(f"klantroef: {exc}", file=sys.stderr)
         return 2
 
@@ -82,14 +84,44 @@ def check_workers(settings: Settings, workers: int) -> None:
     )
 
 
+class StartupError(Exception):
+    """Something ``serve`` needs is not there; the message says what, on one line."""
+
+
+def prepare_bucket(settings: Settings) -> None:
+    """Make sure the media bucket exists (create it if missing), or raise StartupError."""
+    if settings.s3 is None:
+        return
+    storage = make_s3_storage(settings)
+
+    async def ensure() -> None:
+        try:
+            await storage.ensure_bucket(create=True)
+        finally:
+            await storage.close()
+
+    try:
+        asyncio.run(ensure())
+    except Unavailable as exc:
+        reason = " ".join(str(exc).split())  # one line, whatever the store said
+        raise StartupError(
+            f"the S3 bucket {settings.s3.bucket!r} cannot be used: {reason}"
+        ) from exc
+    where = f" at {settings.s3.endpoint}" if settings.s3.endpoint else ""
+    logger.info("media bytes live in the S3 bucket %r%s", settings.s3.bucket, where)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     check_workers(settings, args.workers)
     load_secrets(settings)  # create the secrets file once, before workers start
     if not settings.in_memory:
-        settings.media_dir.mkdir(parents=True, exist_ok=True)
-        removed = asyncio.run(LocalMediaStorage(settings.media_dir).remove_stale_partials())
-        if removed:
-            logger.info("removed %d partial upload(s) left by an earlier crash", removed)
+        if settings.s3 is None:
+            settings.media_dir.mkdir(parents=True, exist_ok=True)
+            removed = asyncio.run(LocalMediaStorage(settings.media_dir).remove_stale_partials())
+            if removed:
+                logger.info("removed %d partial upload(s) left by an earlier crash", removed)
+        else:
+            prepare_bucket(settings)
         if not args.no_migrate:
             _migrate(settings)
     if args.server == "uvicorn":

@@ -37,6 +37,7 @@ from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_adapters.storage.s3 import S3MediaStorage
 from klantroef_adapters.system import SystemClock, UuidGenerator
 from klantroef_adapters.uncached import NoAnalyticsCache
 from klantroef_app.secrets_file import Secrets, load_secrets
@@ -68,6 +69,32 @@ def make_signer(settings: Settings, secrets: Secrets) -> JwtSigner:
 
 def make_redis(settings: Settings) -> Redis | None:
     return create_redis(settings.redis_url) if settings.redis_url else None
+
+
+def make_s3_storage(settings: Settings) -> S3MediaStorage:
+    s3 = settings.s3
+    if s3 is None:
+        raise ValueError("S3 storage needs KLANTROEF_S3_BUCKET")
+    return S3MediaStorage(
+        s3.bucket,
+        endpoint=s3.endpoint,
+        region=s3.region,
+        access_key_id=s3.access_key_id,
+        secret_access_key=s3.secret_access_key,
+        prefix=s3.prefix,
+    )
+
+
+def blobs(settings: Settings) -> str:
+    """Where media bytes live: ``s3`` (``KLANTROEF_S3_BUCKET`` set), ``local`` files or ``memory``."""
+    if settings.s3 is not None:
+        return "s3"
+    return "memory" if settings.in_memory else "local"
+
+
+def direct_links(settings: Settings) -> str:
+    """Whether stream GETs redirect to the store's own URLs: ``s3`` or ``none``."""
+    return "s3" if settings.s3 is not None and settings.s3.redirect else "none"
 
 
 def records(settings: Settings) -> str:
@@ -138,10 +165,17 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(SqlViewLog, engine),
         memory=providers.Singleton(InMemoryViewLog, _memory_media),
     )
+    _blobs = providers.Singleton(blobs, settings)
     media_storage = providers.Selector(
-        _records,
-        sql=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
+        _blobs,
+        s3=providers.Singleton(make_s3_storage, settings),
+        local=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
         memory=providers.Singleton(InMemoryMediaStorage),
+    )
+    direct_links = providers.Selector(
+        providers.Singleton(direct_links, settings),
+        s3=media_storage,
+        none=providers.Object(None),
     )
     _shared_state = providers.Singleton(shared_state, settings)
     token_store = providers.Selector(
@@ -227,7 +261,11 @@ class Container(containers.DeclarativeContainer):
         ttl=providers.Callable(lambda s: timedelta(seconds=s.stream_link_ttl), settings),
     )
     open_stream = providers.Factory(
-        OpenStream, check=check_stream_token, media=media_repository, storage=media_storage
+        OpenStream,
+        check=check_stream_token,
+        media=media_repository,
+        storage=media_storage,
+        direct=direct_links,
     )
 
     # --- use cases: views and analytics ---
@@ -274,7 +312,11 @@ def in_memory(settings: Settings | None = None, **overrides: Any) -> Container:
 
 
 async def close(container: Container) -> None:
-    """Release the engine's pool and the Redis client, where they were made at all."""
+    """Release the engine's pool, the Redis client and the S3 connections."""
+    if container.settings().s3 is not None:
+        storage = container.media_storage()
+        if isinstance(storage, S3MediaStorage):  # not a test's replacement
+            await storage.close()
     client = container.redis()
     if client is not None:
         await client.aclose()

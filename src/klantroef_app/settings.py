@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from klantroef_core.domain.rates import Rate
 from klantroef_core.errors import InvalidInput
@@ -39,11 +41,96 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    value = env.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be 1 or 0 (true or false), not {value!r}")
+
+
+def _s3(env: Mapping[str, str]) -> S3Settings | None:
+    """The S3 settings, or None when ``KLANTROEF_S3_BUCKET`` is unset (local files)."""
+    others = [
+        name
+        for name in (
+            "KLANTROEF_S3_ENDPOINT",
+            "KLANTROEF_S3_REGION",
+            "KLANTROEF_S3_ACCESS_KEY_ID",
+            "KLANTROEF_S3_SECRET_ACCESS_KEY",
+            "KLANTROEF_S3_PREFIX",
+            "KLANTROEF_S3_REDIRECT",
+        )
+        if env.get(name, "").strip()
+    ]
+    bucket = env.get("KLANTROEF_S3_BUCKET", "").strip()
+    if not bucket:
+        if others:
+            raise SettingsError(f"{others[0]} is set but KLANTROEF_S3_BUCKET is not")
+        return None
+    if not _BUCKET.fullmatch(bucket) or ".." in bucket:
+        raise SettingsError(
+            "KLANTROEF_S3_BUCKET must be a bucket name: 3 to 63 lowercase letters, digits, "
+            f"dots and hyphens, starting and ending with a letter or digit, not {bucket!r}"
+        )
+    endpoint = env.get("KLANTROEF_S3_ENDPOINT", "").strip().rstrip("/") or None
+    if endpoint is not None:
+        parsed = urlsplit(endpoint)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise SettingsError(
+                "KLANTROEF_S3_ENDPOINT must be an http:// or https:// URL "
+                "(e.g. http://127.0.0.1:8333)"
+            )
+    key_id = env.get("KLANTROEF_S3_ACCESS_KEY_ID", "").strip() or None
+    secret = env.get("KLANTROEF_S3_SECRET_ACCESS_KEY", "").strip() or None
+    if (key_id is None) != (secret is None):
+        raise SettingsError(
+            "KLANTROEF_S3_ACCESS_KEY_ID and KLANTROEF_S3_SECRET_ACCESS_KEY go together: "
+            "set both, or neither (to use the usual AWS credential chain)"
+        )
+    region = env.get("KLANTROEF_S3_REGION", "").strip() or "us-east-1"
+    if not _REGION.fullmatch(region):
+        raise SettingsError(f"KLANTROEF_S3_REGION must be a region name, not {region!r}")
+    prefix = env.get("KLANTROEF_S3_PREFIX", "").strip()
+    if prefix and (prefix.startswith("/") or not _PREFIX.fullmatch(prefix)):
+        raise SettingsError(
+            "KLANTROEF_S3_PREFIX may hold letters, digits and ._-/ and must not start with /"
+        )
+    return S3Settings(
+        bucket=bucket,
+        endpoint=endpoint,
+        region=region,
+        access_key_id=key_id,
+        secret_access_key=secret,
+        prefix=prefix,
+        redirect=_flag(env, "KLANTROEF_S3_REDIRECT"),
+    )
+
+
 def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
     try:
         return Rate.parse(env.get(name, default) or default)
     except InvalidInput as exc:
         raise SettingsError(f"{name}: {exc}") from exc
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_REGION = re.compile(r"[a-z0-9-]{1,32}")
+_PREFIX = re.compile(r"[A-Za-z0-9._/-]{1,200}")
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    """Where media bytes live when they live in an S3-compatible bucket."""
+
+    bucket: str
+    endpoint: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    prefix: str = ""
+    redirect: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +165,7 @@ class Settings:
     argon2_memory_cost: int = 65536
     argon2_parallelism: int = 4
     db_pool_size: int = 10
+    s3: S3Settings | None = None
 
     @property
     def in_memory(self) -> bool:
@@ -89,6 +177,11 @@ class Settings:
             raise SettingsError(
                 "KLANTROEF_ARGON2_MEMORY_COST must be at least 8 KiB per lane "
                 "(8 x KLANTROEF_ARGON2_PARALLELISM)"
+            )
+        if self.s3 is not None and self.in_memory:
+            raise SettingsError(
+                "KLANTROEF_S3_BUCKET needs a database: with KLANTROEF_DATABASE_URL=memory:// "
+                "the records vanish with the process and their objects would stay behind"
             )
 
     @classmethod
@@ -123,4 +216,5 @@ class Settings:
             argon2_memory_cost=_int(env, "KLANTROEF_ARGON2_MEMORY_COST", 65536, minimum=8),
             argon2_parallelism=_int(env, "KLANTROEF_ARGON2_PARALLELISM", 4, minimum=1),
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
+            s3=_s3(env),
         )

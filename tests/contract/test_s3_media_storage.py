@@ -14,6 +14,7 @@ import tracemalloc
 import urllib.error
 import urllib.request
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
@@ -22,7 +23,7 @@ from aiobotocore.session import get_session
 from klantroef_adapters.storage.s3 import MIB, S3MediaStorage
 from klantroef_core.errors import AlreadyExists, BlobMissing, Unavailable
 from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
-from tests.seaweedfs import SeaweedS3, list_bucket, spare_ports
+from tests.seaweedfs import SeaweedS3, list_bucket, presigned_expiry, spare_ports
 
 pytestmark = pytest.mark.seaweedfs
 
@@ -406,3 +407,47 @@ async def test_a_presigned_url_lives_at_most_a_week(storage: S3StorageUnderTest)
         await storage.presigned_get_url("blob", 8 * 24 * 3600)
     with pytest.raises(ValueError, match="key"):
         await storage.presigned_get_url("../x", 60)
+
+
+# --- DirectLinks: a presigned GET that dies no later than a given moment ---------------------
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.999])
+async def test_a_direct_url_dies_no_later_than_asked(
+    storage: S3StorageUnderTest, fraction: float
+) -> None:
+    await storage.save("blob", pieces(BIG[:5000]))
+    expires_at = datetime.fromtimestamp(int(time.time()) + 120 + fraction, UTC)
+
+    url = await storage.direct_url("blob", expires_at, content_type="audio/mpeg")
+
+    assert url is not None
+    assert expires_at - timedelta(seconds=3) <= presigned_expiry(url) <= expires_at
+    status, headers, body = await asyncio.to_thread(_fetch, url)
+    assert (status, body, headers["Content-Type"]) == (200, BIG[:5000], "audio/mpeg")
+    status, _, body = await asyncio.to_thread(_fetch, url, {"Range": "bytes=4000-"})
+    assert (status, body) == (206, BIG[4000:5000])
+
+
+async def test_a_direct_url_is_refused_once_its_moment_has_passed(
+    storage: S3StorageUnderTest,
+) -> None:
+    await storage.save("blob", pieces(b"short-lived"))
+    url = await storage.direct_url(
+        "blob", datetime.now(UTC) + timedelta(seconds=2.5), content_type="video/mp4"
+    )
+    assert url is not None
+    assert (await asyncio.to_thread(_fetch, url))[0] == 200
+
+    await asyncio.sleep(max(0.0, presigned_expiry(url).timestamp() - time.time()) + 1.1)
+
+    status, _, body = await asyncio.to_thread(_fetch, url)
+    assert status == 403
+    assert b"short-lived" not in body
+
+
+async def test_no_direct_url_when_less_than_a_second_remains(storage: S3StorageUnderTest) -> None:
+    for left in (timedelta(seconds=-5), timedelta(0), timedelta(milliseconds=900)):
+        assert (
+            await storage.direct_url("blob", datetime.now(UTC) + left, content_type="x/y") is None
+        )

@@ -94,7 +94,10 @@ async def test_the_openapi_document_names_every_problem_and_the_streams_media_ty
                     assert list(content) == ["application/problem+json"], (method, path, status)
                     assert content["application/problem+json"]["schema"] == problem_ref
     stream = document["paths"]["/media/{media_id}/stream"]["get"]["responses"]
-    assert set(stream) == {"200", "206", "304", "403", "404", "416", "503"}
+    assert set(stream) == {"200", "206", "304", "307", "403", "404", "416", "503"}
+    assert set(stream["307"]["headers"]) == {"Location", "Cache-Control"}
+    assert "content" not in stream["307"]
+    assert "media_bytes_missing" in stream["404"]["description"]
     assert set(stream["206"]["content"]) == {"video/*", "audio/*"}
     assert "Content-Range" in stream["206"]["headers"]
     signup = document["components"]["schemas"]["Credentials"]["properties"]

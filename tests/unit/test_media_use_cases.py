@@ -533,3 +533,45 @@ async def test_an_opened_stream_reads_ranges_of_the_stored_bytes() -> None:
 
     assert b"".join(parts) == data[1000:150_001]
     assert stream.local_path() is None
+
+
+# --- redirect mode: the store's own URL, dead no later than the link ------------------------
+
+
+@dataclass
+class RecordedDirectLinks:
+    """A DirectLinks that records what it was asked for."""
+
+    asked: list[tuple[str, object, str]] = field(default_factory=list)
+
+    async def direct_url(self, key: str, expires_at: object, *, content_type: str) -> str | None:
+        self.asked.append((key, expires_at, content_type))
+        return f"https://store.invalid/{key}"
+
+
+async def test_without_direct_links_a_stream_offers_no_direct_url() -> None:
+    world = World()
+    media = await uploaded(world, media_file(2000))
+
+    stream = await world.open_stream(media.id, (await world.issue_link(media.id)).token)
+
+    assert await stream.direct_url() is None
+
+
+async def test_with_direct_links_a_stream_asks_for_a_url_that_dies_with_its_link() -> None:
+    links = RecordedDirectLinks()
+    world = World()
+    world.container.direct_links.override(links)
+    open_stream = world.container.open_stream()
+    media = await uploaded(world, media_file(2000))
+    link = await world.issue_link(media.id)
+    world.clock.advance(minutes=3)
+    expires_at = world.signer.verify_stream(link.token, world.clock.now()).expires_at
+
+    stream = await open_stream(media.id, link.token)
+
+    assert await stream.direct_url() == f"https://store.invalid/{media.storage_key}"
+    assert links.asked == [(media.storage_key, expires_at, media.content_type)]
+    with pytest.raises(Forbidden):  # the link is checked first, as without redirects
+        await open_stream(media.id, "not-a-token")
+    assert len(links.asked) == 1

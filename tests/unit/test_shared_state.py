@@ -8,6 +8,7 @@ import pytest
 
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
+from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.memory.view_log import InMemoryViewLog
@@ -16,10 +17,12 @@ from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
 from klantroef_adapters.redis.token_store import RedisTokenStore
 from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
+from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_adapters.storage.s3 import S3MediaStorage
 from klantroef_adapters.uncached import NoAnalyticsCache
 from klantroef_app.cli import check_workers
-from klantroef_app.container import bootstrap, shared_state
-from klantroef_app.settings import Settings, SettingsError
+from klantroef_app.container import bootstrap, close, shared_state
+from klantroef_app.settings import S3Settings, Settings, SettingsError
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.views import Analytics, DayRange
@@ -144,3 +147,45 @@ async def test_without_a_cache_every_reader_sees_every_writers_view_at_once() ->
         for read in readers:
             report = await read(item.id, DayRange())
             assert (report.total_views, report.unique_ips) == (n + 1, min(n + 1, 4))
+
+
+@pytest.mark.parametrize(
+    ("settings", "storage"),
+    [
+        (Settings(database_url=SQLITE), LocalMediaStorage),
+        (Settings(database_url=MARIADB, redis_url=REDIS), LocalMediaStorage),
+        (Settings(), InMemoryMediaStorage),
+        (
+            Settings(database_url=MARIADB, s3=S3Settings("media", endpoint="http://s3.invalid")),
+            S3MediaStorage,
+        ),
+        (Settings(database_url=SQLITE, s3=S3Settings("media")), S3MediaStorage),
+    ],
+)
+async def test_a_bucket_puts_media_bytes_in_s3_wherever_the_records_are(
+    settings: Settings, storage: type
+) -> None:
+    container = bootstrap(settings)  # nothing connects at build time
+
+    chosen = container.media_storage()
+
+    assert type(chosen) is storage
+    assert container.media_storage() is chosen  # one per container
+    if isinstance(chosen, S3MediaStorage):
+        assert (chosen.bucket, chosen.prefix) == ("media", "")
+    await close(container)  # closes the S3 client too (none was opened)
+
+
+@pytest.mark.parametrize("redirect", [False, True])
+async def test_redirect_mode_hands_the_s3_store_to_the_stream_as_its_direct_links(
+    redirect: bool,
+) -> None:
+    settings = Settings(database_url=MARIADB, s3=S3Settings("media", redirect=redirect))
+    container = bootstrap(settings)
+
+    links = container.direct_links()
+
+    assert links is (container.media_storage() if redirect else None)
+    assert container.open_stream().direct is links
+    assert bootstrap(Settings(database_url=SQLITE)).direct_links() is None
+    await close(container)

@@ -176,7 +176,8 @@ class LocalMediaStorage:
             os.close(fd)
 
     def local_path(self, key: str) -> Path | None:
-        return self._path(key).absolute()
+        path = self._path(key).absolute()
+        return path if path.is_file() else None  # one stat, on the loop: microseconds
 
     async def delete(self, key: str) -> None:
         await _on_disk(self._path(key).unlink, missing_ok=True)

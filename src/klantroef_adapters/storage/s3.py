@@ -20,8 +20,11 @@ import asyncio
 import functools
 import hashlib
 import logging
+import math
+import time
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +43,7 @@ if TYPE_CHECKING:
 
 MIB = 1024 * 1024
 MIN_PART_SIZE = 5 * MIB  # S3's floor for every part but the last
+MAX_PRESIGNED_SECONDS = 7 * 24 * 3600  # SigV4's ceiling for a presigned URL
 MAX_PARTS = 10_000  # S3's ceiling: with 8 MiB parts, blobs up to about 78 GiB
 
 _log = logging.getLogger(__name__)
@@ -415,6 +419,23 @@ class S3MediaStorage:
         except _TRANSPORT_ERRORS as exc:
             raise _unavailable(f"create the bucket {self.bucket!r}", exc) from exc
 
+    async def direct_url(self, key: str, expires_at: datetime, *, content_type: str) -> str | None:
+        """A presigned GET that the store refuses after ``expires_at`` (never later).
+
+        It lives whole seconds from the next whole second on: the signature's date is
+        this second (rounded down) and the URL dies at that date plus its lifetime,
+        so the lifetime is ``expires_at`` (rounded down) less now (rounded up).
+        """
+        seconds = math.floor(expires_at.timestamp()) - math.ceil(time.time())
+        if seconds < 1:
+            return None
+        return await self.presigned_get_url(
+            key,
+            min(seconds, MAX_PRESIGNED_SECONDS),
+            content_type=content_type,
+            cache_control="private, max-age=0, must-revalidate",
+        )
+
     async def presigned_get_url(
         self,
         key: str,
@@ -431,7 +452,7 @@ class S3MediaStorage:
         local: no request is made, so a missing blob is only noticed by the GET.
         """
         name = self._name(key)
-        if not 0 < expires_in_seconds <= 7 * 24 * 3600:
+        if not 0 < expires_in_seconds <= MAX_PRESIGNED_SECONDS:
             raise ValueError("a presigned URL lives between 1 second and 7 days")
         params: dict[str, str] = {"Bucket": self.bucket, "Key": name}
         if content_type is not None:

@@ -259,7 +259,7 @@ class MediaStorageContract(ContractBase):
         with pytest.raises(ValueError, match="key"):
             adapter.local_path(key)
 
-    # --- local_path, when not None, is an absolute path holding the bytes ---
+    # --- local_path, when not None, is an absolute path holding the bytes; None when missing ---
 
     async def test_a_local_path_when_there_is_one_holds_the_blob(
         self, adapter: MediaStorage
@@ -271,6 +271,13 @@ class MediaStorageContract(ContractBase):
         if path is not None:
             assert path.is_absolute()
             assert path.read_bytes() == DATA
+
+    async def test_a_missing_blob_has_no_local_path(self, adapter: MediaStorage) -> None:
+        await adapter.save("blob", chunks_of(DATA))
+        await adapter.delete("blob")
+
+        assert adapter.local_path("blob") is None
+        assert adapter.local_path("never-saved") is None
 
     # --- when the store cannot be used, save raises Unavailable ---
 

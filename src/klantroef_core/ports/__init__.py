@@ -9,6 +9,7 @@ and runs unchanged against every implementation, including ones written elsewher
 from klantroef_core.ports.admin_repository import AdminRepository
 from klantroef_core.ports.analytics_cache import AnalyticsCache
 from klantroef_core.ports.clock import Clock
+from klantroef_core.ports.direct_links import DirectLinks
 from klantroef_core.ports.ids import IdGenerator
 from klantroef_core.ports.media_repository import MediaRepository
 from klantroef_core.ports.media_storage import MediaStorage, StoredBlob
@@ -22,6 +23,7 @@ __all__ = [
     "AdminRepository",
     "AnalyticsCache",
     "Clock",
+    "DirectLinks",
     "IdGenerator",
     "MediaRepository",
     "MediaStorage",

@@ -39,7 +39,8 @@ class MediaStorage(Protocol):
     - A key that is not a safe token (letters, digits, ``.``, ``_``, ``-``; not
       starting with a dot; at most 128 characters) is refused with ``ValueError``
       by every method.
-    - ``local_path``, when not None, is an absolute path holding the blob's bytes.
+    - ``local_path``, when not None, is an absolute path holding the blob's bytes;
+      it is None for a key with no blob (so a caller never sends a missing file).
     - When the store cannot be used, ``save`` raises
       :class:`~klantroef_core.errors.Unavailable`.
     """
@@ -63,7 +64,11 @@ class MediaStorage(Protocol):
         ...
 
     def local_path(self, key: str) -> Path | None:
-        """A path on local disk if the store has one (for zero-copy sends), else None."""
+        """The blob's file on local disk (for zero-copy sends), or None.
+
+        None when the store keeps no files, and when no blob is stored under
+        ``key``. Synchronous: at most one ``stat`` of a local file.
+        """
         ...
 
     async def delete(self, key: str) -> None:

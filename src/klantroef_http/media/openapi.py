@@ -127,12 +127,26 @@ STREAM_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
         headers={**_BODY, "Content-Range": _text("`bytes first-last/size`.")},
         content=_MEDIA_CONTENT,
     ),
+    "307": OpenAPIResponse(
+        description=(
+            "Redirect mode (`KLANTROEF_S3_REDIRECT=1`), GET only: the link checked, the bytes "
+            "are at a presigned URL of the object store that expires no later than the link; "
+            "follow it with the same Range and validators (HEAD is answered here)"
+        ),
+        headers={
+            "Location": _text("The presigned URL; it dies no later than the link's `exp`."),
+            "Cache-Control": _text("`no-store`: never reuse the redirect."),
+        },
+    ),
     "304": OpenAPIResponse(
         description="If-None-Match matched the ETag: the client's copy is current",
         headers=_REPRESENTATION,
     ),
     "403": _problem("The link's token is missing, invalid, expired or for another item"),
-    "404": _problem("No media item has this id (or it was deleted)"),
+    "404": _problem(
+        "No media item has this id, or it was deleted (`media_not_found`); or the store "
+        "no longer has its bytes (`media_bytes_missing`)"
+    ),
     "416": _problem(
         "No byte of the range lies inside the file",
         {"Content-Range": _text("`bytes */size`.")},

@@ -9,7 +9,11 @@ from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
 from litestar.params import FromPath, FromQuery, QueryParameter
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_204_NO_CONTENT,
+    HTTP_307_TEMPORARY_REDIRECT,
+)
 from litestar.types import ControllerRouterHandler
 
 from klantroef_core.domain.tokens import AccessClaims
@@ -27,7 +31,7 @@ from klantroef_http.hardening import TOKEN_HEADERS
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
 from klantroef_http.media.openapi import StreamOperation, StreamUrlOperation, UploadOperation
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
-from klantroef_http.media.streaming import MediaResponse, plan_stream
+from klantroef_http.media.streaming import plan_stream, stream_response
 from klantroef_http.problems import problem_responses
 from klantroef_http.security import BEARER, PUBLIC, admin_only
 
@@ -146,10 +150,16 @@ async def stream_media(
     token: FromQuery[str | None] = None,
 ) -> Response[Any]:
     source = await open_stream(media_id, token)
+    if request.method == "GET":  # a presigned URL is good for GET only: HEAD is answered here
+        direct = await source.direct_url()
+        if direct is not None:
+            return Response(
+                None,
+                status_code=HTTP_307_TEMPORARY_REDIRECT,
+                headers={"location": direct, "cache-control": "no-store"},
+            )
     plan = plan_stream(source.media, request.method, request.headers)
-    if plan.status == 304:
-        return Response(None, status_code=plan.status, headers=plan.headers)
-    return MediaResponse(source, plan)
+    return await stream_response(source, plan, request)
 
 
 media_routes: list[ControllerRouterHandler] = [MediaController, stream_media]

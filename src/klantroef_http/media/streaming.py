@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -24,7 +25,7 @@ from litestar.types import Receive, Scope, Send
 
 from klantroef_core.domain.media import Media
 from klantroef_core.errors import RangeNotSatisfiable
-from klantroef_core.use_cases.media_streaming import MediaStream
+from klantroef_core.use_cases.media_streaming import MediaStream, OpenedRange
 from klantroef_http.media.ranges import (
     ByteRange,
     Unsatisfiable,
@@ -117,51 +118,56 @@ def plan_stream(media: Media, method: str, headers: Mapping[str, str]) -> Stream
 
 
 class MediaBody(ASGIResponse):
-    """The ASGI side of a 200 or 206: pathsend for a whole local file, else chunks."""
+    """The ASGI side of a 200 or 206: pathsend for a whole local file, else chunks.
+
+    What it sends was found before it was built (:func:`stream_response`): a file
+    checked to exist, or a range already opened, so a missing blob is never
+    discovered after the status line went out.
+    """
 
     _should_set_content_length = False
 
-    def __init__(self, source: MediaStream, plan: StreamPlan, *, is_head_response: bool) -> None:
+    def __init__(
+        self,
+        plan: StreamPlan,
+        *,
+        path: Path | None = None,
+        chunks: OpenedRange | None = None,
+        is_head_response: bool,
+    ) -> None:
         super().__init__(
             headers=plan.headers,
             status_code=plan.status,
             media_type=plan.headers["content-type"],
             is_head_response=is_head_response,
         )
-        self._source = source
-        self._plan = plan
-        self._pathsend = False
+        self._path = path
+        self._chunks = chunks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self._pathsend = PATHSEND in (scope.get("extensions") or {})
-        await super().__call__(scope, receive, send)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:  # close the file or connection now, also when cancelled, not when collected
+            if self._chunks is not None:
+                await self._chunks.aclose()
 
     async def send_body(self, send: Send, receive: Receive) -> None:
-        byte_range = self._plan.byte_range
-        if byte_range is None:
+        if self._path is not None:
+            await send(cast(Any, {"type": PATHSEND, "path": str(self._path)}))
+            return
+        if self._chunks is None:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
-        path = self._source.local_path() if self._pathsend and self._plan.whole_file else None
-        if path is not None:
-            await send(cast(Any, {"type": PATHSEND, "path": str(path)}))
-            return
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(self._send_chunks, send, byte_range, tasks.cancel_scope)
+            tasks.start_soon(self._send_chunks, send, self._chunks, tasks.cancel_scope)
             while (await receive())["type"] != "http.disconnect":
                 pass
             tasks.cancel_scope.cancel()
 
-    async def _send_chunks(
-        self, send: Send, byte_range: ByteRange, scope: anyio.CancelScope
-    ) -> None:
-        chunks = self._source.read(byte_range.start, byte_range.end)
-        try:
-            async for chunk in chunks:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:  # close the file now, also when cancelled, not when collected
-            close = getattr(chunks, "aclose", None)
-            if close is not None:
-                await close()
+    @staticmethod
+    async def _send_chunks(send: Send, chunks: OpenedRange, scope: anyio.CancelScope) -> None:
+        async for chunk in chunks:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         scope.cancel()
 
@@ -169,10 +175,42 @@ class MediaBody(ASGIResponse):
 class MediaResponse(Response[None]):
     """A Litestar response that becomes a :class:`MediaBody` (so Range and HEAD work)."""
 
-    def __init__(self, source: MediaStream, plan: StreamPlan) -> None:
+    def __init__(
+        self, plan: StreamPlan, *, path: Path | None = None, chunks: OpenedRange | None = None
+    ) -> None:
         super().__init__(None, status_code=plan.status, headers=plan.headers)
-        self._source = source
         self._plan = plan
+        self._path = path
+        self._chunks = chunks
 
     def to_asgi_response(self, app: Any, request: Request[Any, Any, Any], **_: Any) -> ASGIResponse:
-        return MediaBody(self._source, self._plan, is_head_response=request.method == "HEAD")
+        return MediaBody(
+            self._plan,
+            path=self._path,
+            chunks=self._chunks,
+            is_head_response=request.method == "HEAD",
+        )
+
+
+async def stream_response(
+    source: MediaStream, plan: StreamPlan, request: Request[Any, Any, Any]
+) -> Response[Any]:
+    """The answer to ``plan``, once the bytes it needs are known to be there.
+
+    Finding the bytes comes first (404 ``media_bytes_missing`` as a problem,
+    before any header): a whole-file GET where the server offers pathsend checks
+    the file with one stat and lets the server send it; any other GET opens its
+    range and reads the first chunk; HEAD, 304 and an empty file only make sure
+    the blob exists.
+    """
+    byte_range = plan.byte_range
+    if plan.status == 304 or request.method == "HEAD" or byte_range is None:
+        await source.ensure_bytes()
+        if plan.status == 304:
+            return Response(None, status_code=plan.status, headers=plan.headers)
+        return MediaResponse(plan)
+    if plan.whole_file and PATHSEND in (request.scope.get("extensions") or {}):
+        path = source.local_path()
+        if path is not None:
+            return MediaResponse(plan, path=path)
+    return MediaResponse(plan, chunks=await source.open(byte_range.start, byte_range.end))
