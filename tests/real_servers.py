@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
 import httpx
@@ -12,8 +13,40 @@ from klantroef_adapters.sql.engine import create_engine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from tests.factories import make_media
 from tests.live_server import LiveServer, live_server
+from tests.seaweedfs import SeaweedS3
 
 CREDENTIALS = {"email": "ann@example.com", "password": "correct horse battery"}
+SECRETS = {
+    "KLANTROEF_ACCESS_SECRET": "a" * 40,
+    "KLANTROEF_STREAM_SECRET": "s" * 40,
+    "KLANTROEF_IP_HASH_SECRET": "h" * 40,
+}
+VIEW_LIMIT = 30  # the default KLANTROEF_VIEW_RATE, 30/minute
+PREFIX = "media/"
+
+
+def s3_env(server: SeaweedS3, bucket: str) -> dict[str, str]:
+    return {
+        "KLANTROEF_S3_BUCKET": bucket,
+        "KLANTROEF_S3_ENDPOINT": server.endpoint,
+        "KLANTROEF_S3_REGION": server.region,
+        "KLANTROEF_S3_ACCESS_KEY_ID": server.access_key_id,
+        "KLANTROEF_S3_SECRET_ACCESS_KEY": server.secret_access_key,
+        "KLANTROEF_S3_PREFIX": PREFIX,
+    }
+
+
+def fresh_bucket() -> str:
+    return f"klantroef-{uuid.uuid4().hex[:12]}"
+
+
+@asynccontextmanager
+async def clients(servers: list[LiveServer]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    async with (
+        httpx.AsyncClient(base_url=servers[0].base_url, timeout=30) as a,
+        httpx.AsyncClient(base_url=servers[1].base_url, timeout=30) as b,
+    ):
+        yield [a, b]
 
 
 @contextmanager

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,21 +24,8 @@ import pytest
 from tests.live_server import FAST_ARGON2, LiveServer, free_port, live_server
 from tests.media_samples import media_file
 from tests.problems import assert_problem
+from tests.real_servers import CREDENTIALS, PREFIX, fresh_bucket, s3_env
 from tests.seaweedfs import SeaweedS3, list_bucket, presigned_expiry
-
-CREDENTIALS = {"email": "ann@example.com", "password": "correct horse battery"}
-PREFIX = "media/"
-
-
-def s3_env(server: SeaweedS3, bucket: str) -> dict[str, str]:
-    return {
-        "KLANTROEF_S3_BUCKET": bucket,
-        "KLANTROEF_S3_ENDPOINT": server.endpoint,
-        "KLANTROEF_S3_REGION": server.region,
-        "KLANTROEF_S3_ACCESS_KEY_ID": server.access_key_id,
-        "KLANTROEF_S3_SECRET_ACCESS_KEY": server.secret_access_key,
-        "KLANTROEF_S3_PREFIX": PREFIX,
-    }
 
 
 async def delete_object(server: SeaweedS3, bucket: str, name: str) -> None:
@@ -54,10 +40,6 @@ async def delete_object(server: SeaweedS3, bucket: str, name: str) -> None:
         aws_secret_access_key=server.secret_access_key,
     ) as client:
         await client.delete_object(Bucket=bucket, Key=name)
-
-
-def fresh_bucket() -> str:
-    return f"klantroef-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass

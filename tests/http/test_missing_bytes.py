@@ -25,8 +25,8 @@ from klantroef_app.container import close
 from klantroef_core.ports import MediaStorage
 from klantroef_core.use_cases.file_upload import FileUpload
 from tests.app_support import ADMIN_EMAIL, ADMIN_PASSWORD, migrated_container
+from tests.asgi_exchange import PATHSEND, Exchange, call, scope_for
 from tests.contract.conftest import S3_TEST_BUCKET
-from tests.http.test_media_streaming_asgi import PATHSEND, Exchange, call, scope_for
 from tests.media_samples import media_file
 from tests.seaweedfs import SeaweedS3
 

@@ -14,12 +14,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.http.test_media_on_s3 import PREFIX, fresh_bucket, s3_env
-from tests.http.test_shared_without_redis import SECRETS, VIEW_LIMIT, clients
-from tests.http.test_views_real_servers import admin_headers, fresh_database
 from tests.live_server import LiveServer, live_server
 from tests.media_samples import media_file
+from tests.real_servers import (
+    PREFIX,
+    SECRETS,
+    VIEW_LIMIT,
+    admin_headers,
+    clients,
+    fresh_bucket,
+    s3_env,
+)
 from tests.seaweedfs import SeaweedS3, list_bucket
+from tests.sql_engines import fresh_database
 
 
 @contextmanager

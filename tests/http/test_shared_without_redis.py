@@ -9,22 +9,13 @@ acknowledged by either. Both sit behind a pretend proxy on loopback
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
-
 from tests.live_server import LiveServer, live_server
-from tests.real_servers import CREDENTIALS, add_media, admin_headers
+from tests.real_servers import CREDENTIALS, SECRETS, VIEW_LIMIT, add_media, admin_headers, clients
 from tests.sql_engines import fresh_database
-
-SECRETS = {
-    "KLANTROEF_ACCESS_SECRET": "a" * 40,
-    "KLANTROEF_STREAM_SECRET": "s" * 40,
-    "KLANTROEF_IP_HASH_SECRET": "h" * 40,
-}
-VIEW_LIMIT = 30  # the default KLANTROEF_VIEW_RATE, 30/minute
 
 
 @contextmanager
@@ -38,15 +29,6 @@ def two_servers_without_redis(folder: Path, database_url: str) -> Iterator[list[
     with (
         live_server(folder / "a", env) as a,
         live_server(folder / "b", env, migrate=False) as b,
-    ):
-        yield [a, b]
-
-
-@asynccontextmanager
-async def clients(servers: list[LiveServer]) -> AsyncIterator[list[httpx.AsyncClient]]:
-    async with (
-        httpx.AsyncClient(base_url=servers[0].base_url, timeout=30) as a,
-        httpx.AsyncClient(base_url=servers[1].base_url, timeout=30) as b,
     ):
         yield [a, b]
 
