@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Debian's /usr/bin/chromium is a shell wrapper; the binary itself keeps fds 3 and 4.
 CHROMIUM_BINARY = Path("/usr/lib/chromium/chromium")
@@ -143,3 +145,81 @@ class Browser:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def require_chromium() -> None:
+    """Skip the calling test without Chromium and PyAV, or fail where services are required."""
+    from tests.services import services_required
+
+    missing = [
+        name for name, there in (("chromium", CHROMIUM.exists()), ("PyAV", _has_av())) if not there
+    ]
+    if not missing:
+        return
+    message = f"{' and '.join(missing)} not installed"
+    if services_required():
+        pytest.fail(message + " and KLANTROEF_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)
+
+
+def _has_av() -> bool:
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# --- a real MP4, and a player that plays it and seeks -------------------------------
+
+SECONDS = 20
+SEEK_TO = 15.0
+
+PLAY_AND_SEEK = """
+new Promise((resolve) => {
+  const video = document.createElement("video");
+  video.muted = true;
+  video.preload = "metadata";
+  const finish = (value) => resolve(value);
+  setTimeout(() => finish({error: "timeout", state: video.readyState}), 60000);
+  video.addEventListener("error", () => finish({error: String(video.error && video.error.code)}));
+  video.addEventListener("loadedmetadata", async () => {
+    await video.play();
+    video.currentTime = %(seek)s;
+  }, {once: true});
+  video.addEventListener("seeked", () => {
+    const seekedAt = video.currentTime;
+    video.addEventListener("timeupdate", function tick() {
+      if (video.currentTime > seekedAt + 0.2) {
+        video.removeEventListener("timeupdate", tick);
+        finish({
+          duration: video.duration,
+          seekedAt: seekedAt,
+          playingAt: video.currentTime,
+          seekableEnd: video.seekable.length ? video.seekable.end(0) : 0,
+          width: video.videoWidth,
+        });
+      }
+    });
+  }, {once: true});
+  video.src = %(url)s;
+  document.body.appendChild(video);
+})
+"""
+
+
+def encode_mp4(path: Path) -> None:
+    """A real H.264 MP4: moving gradients with noise, so it is several MB (PyAV)."""
+    import av
+
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as output:
+        stream = output.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        stream.bit_rate = 2_000_000
+        for index in range(25 * SECONDS):
+            frame = av.VideoFrame(640, 360, "yuv420p")
+            for plane in frame.planes:
+                noise = bytes((index * 7 + i * 13) % 251 for i in range(4096))
+                plane.update((noise * (plane.buffer_size // 4096 + 1))[: plane.buffer_size])
+            output.mux(stream.encode(frame))
+        output.mux(stream.encode())

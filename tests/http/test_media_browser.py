@@ -12,62 +12,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.browser import CHROMIUM, Browser
+from tests.browser import CHROMIUM, PLAY_AND_SEEK, SECONDS, SEEK_TO, Browser, encode_mp4
 from tests.live_server import live_server
 
-av = pytest.importorskip("av")
+pytest.importorskip("av")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
 
 CREDENTIALS = {"email": "ann@example.com", "password": "correct horse battery"}
-SECONDS = 20
-SEEK_TO = 15.0
-
-PLAY_AND_SEEK = """
-new Promise((resolve) => {
-  const video = document.createElement("video");
-  video.muted = true;
-  video.preload = "metadata";
-  const finish = (value) => resolve(value);
-  setTimeout(() => finish({error: "timeout", state: video.readyState}), 60000);
-  video.addEventListener("error", () => finish({error: String(video.error && video.error.code)}));
-  video.addEventListener("loadedmetadata", async () => {
-    await video.play();
-    video.currentTime = %(seek)s;
-  }, {once: true});
-  video.addEventListener("seeked", () => {
-    const seekedAt = video.currentTime;
-    video.addEventListener("timeupdate", function tick() {
-      if (video.currentTime > seekedAt + 0.2) {
-        video.removeEventListener("timeupdate", tick);
-        finish({
-          duration: video.duration,
-          seekedAt: seekedAt,
-          playingAt: video.currentTime,
-          seekableEnd: video.seekable.length ? video.seekable.end(0) : 0,
-          width: video.videoWidth,
-        });
-      }
-    });
-  }, {once: true});
-  video.src = %(url)s;
-  document.body.appendChild(video);
-})
-"""
-
-
-def encode_mp4(path: Path) -> None:
-    """A real H.264 MP4: moving gradients with noise, so it is several MB."""
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as output:
-        stream = output.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        stream.bit_rate = 2_000_000
-        for index in range(25 * SECONDS):
-            frame = av.VideoFrame(640, 360, "yuv420p")
-            for plane in frame.planes:
-                noise = bytes((index * 7 + i * 13) % 251 for i in range(4096))
-                plane.update((noise * (plane.buffer_size // 4096 + 1))[: plane.buffer_size])
-            output.mux(stream.encode(frame))
-        output.mux(stream.encode())
 
 
 def test_a_browser_plays_an_uploaded_mp4_and_seeks_by_range(tmp_path: Path) -> None:

@@ -1,11 +1,11 @@
 """Two hosts behave as one: two ``klantroef serve`` processes with data folders of
 their own and no shared disk, on one MariaDB database, one Redis and one S3 bucket.
 
-An item uploaded through A is listed, streamed (exact ranges) and viewed through
-B; one client's view quota is one quota whichever process counts it; analytics
-agree; and deleting through B removes the object from the bucket. Skips when
-MariaDB, Redis or SeaweedFS is missing, and fails instead under
-``KLANTROEF_REQUIRE_SERVICES=1``.
+A real MP4 uploaded through A is listed, streamed (exact ranges), played and
+seeked in headless Chromium, and viewed through B; one client's view quota is one
+quota whichever process counts it; analytics agree; and deleting through B
+removes the object from the bucket. Skips when MariaDB, Redis, SeaweedFS or
+Chromium is missing, and fails instead under ``KLANTROEF_REQUIRE_SERVICES=1``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
+from tests.browser import PLAY_AND_SEEK, SECONDS, SEEK_TO, Browser, encode_mp4, require_chromium
 from tests.live_server import LiveServer, live_server
-from tests.media_samples import media_file
 from tests.real_servers import (
     PREFIX,
     SECRETS,
@@ -42,6 +44,7 @@ def two_hosts(folder: Path, env: dict[str, str]) -> Iterator[list[LiveServer]]:
 async def test_two_hosts_on_one_database_redis_and_bucket_behave_as_one(
     tmp_path: Path, mariadb_url: str, redis_url: str, seaweedfs: SeaweedS3
 ) -> None:
+    require_chromium()
     bucket = fresh_bucket()
     env = {
         "KLANTROEF_DATABASE_URL": await fresh_database(mariadb_url, suffix="several_hosts"),
@@ -50,7 +53,10 @@ async def test_two_hosts_on_one_database_redis_and_bucket_behave_as_one(
         **SECRETS,
         **s3_env(seaweedfs, bucket),
     }
-    data = media_file(3 * 1024 * 1024 + 5, seed=21)
+    movie = tmp_path / "clip.mp4"
+    encode_mp4(movie)
+    data = movie.read_bytes()
+    assert len(data) > 2_097_161
     with two_hosts(tmp_path, env) as hosts:
         async with clients(hosts) as (a, b):
             auth = await admin_headers(a)
@@ -83,6 +89,15 @@ async def test_two_hosts_on_one_database_redis_and_bucket_behave_as_one(
                     path = link.removeprefix(hosts[1].base_url)
                     part = await http.get(path, headers={"Range": header})
                     assert (part.status_code, part.content) == (206, expected), header
+
+            with Browser() as browser:  # a player on host B's link, seeking by range
+                played = browser.evaluate(
+                    PLAY_AND_SEEK % {"seek": SEEK_TO, "url": repr(link)}, timeout=90
+                )
+            assert "error" not in played, played
+            assert played["seekedAt"] == pytest.approx(SEEK_TO, abs=0.5)
+            assert played["playingAt"] > played["seekedAt"]
+            assert played["seekableEnd"] == pytest.approx(SECONDS, abs=0.1)
 
             # A viewer logs views through B with the link; the 31st in a minute is
             # refused whichever process gets it.
