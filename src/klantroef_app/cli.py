@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
-from klantroef_app.container import make_s3_storage
+from klantroef_app.container import make_s3_storage, make_signer
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
@@ -113,7 +113,10 @@ def prepare_bucket(settings: Settings) -> None:
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     check_workers(settings, args.workers)
-    load_secrets(settings)  # create the secrets file once, before workers start
+    try:  # create the secrets file once, before workers start, and refuse bad keys now
+        make_signer(settings, load_secrets(settings))
+    except ValueError as exc:  # a key too short, or the access and stream keys the same
+        raise SettingsError(f"the signing keys cannot be used: {exc}") from exc
     if not settings.in_memory:
         if settings.s3 is None:
             settings.media_dir.mkdir(parents=True, exist_ok=True)

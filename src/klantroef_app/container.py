@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
@@ -37,7 +38,6 @@ from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.storage.local import LocalMediaStorage
-from klantroef_adapters.storage.s3 import S3MediaStorage
 from klantroef_adapters.system import SystemClock, UuidGenerator
 from klantroef_adapters.uncached import NoAnalyticsCache
 from klantroef_app.secrets_file import Secrets, load_secrets
@@ -50,6 +50,9 @@ from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
 from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, RecordView
+
+if TYPE_CHECKING:
+    from klantroef_adapters.storage.s3 import S3MediaStorage
 
 
 def key_ring(current: str, previous: str | None) -> KeyRing:
@@ -72,6 +75,10 @@ def make_redis(settings: Settings) -> Redis | None:
 
 
 def make_s3_storage(settings: Settings) -> S3MediaStorage:
+    # Imported here: aiobotocore and aiohttp take a second to import, and a deployment
+    # without S3 (or a library user of in_memory()) should not pay it.
+    from klantroef_adapters.storage.s3 import S3MediaStorage
+
     s3 = settings.s3
     if s3 is None:
         raise ValueError("S3 storage needs KLANTROEF_S3_BUCKET")
@@ -213,6 +220,14 @@ class Container(containers.DeclarativeContainer):
         redis,
     )
 
+    # --- what the use cases take from the settings, worked out once (not per request) ---
+    _signup_open = providers.Singleton(attrgetter("signup_open"), settings)
+    _login_rate = providers.Singleton(attrgetter("login_rate"), settings)
+    _view_rate = providers.Singleton(attrgetter("view_rate"), settings)
+    _max_upload_bytes = providers.Singleton(attrgetter("max_upload_bytes"), settings)
+    _token_ttl = providers.Singleton(lambda s: timedelta(seconds=s.access_token_ttl), settings)
+    _link_ttl = providers.Singleton(lambda s: timedelta(seconds=s.stream_link_ttl), settings)
+
     # --- use cases: auth ---
     signup = providers.Factory(
         Signup,
@@ -220,7 +235,7 @@ class Container(containers.DeclarativeContainer):
         hasher=hasher,
         clock=clock,
         ids=ids,
-        signup_open=settings.provided.signup_open,
+        signup_open=_signup_open,
     )
     login = providers.Factory(
         Login,
@@ -230,8 +245,8 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         limiter=rate_limiter,
-        token_ttl=providers.Callable(lambda s: timedelta(seconds=s.access_token_ttl), settings),
-        rate=settings.provided.login_rate,
+        token_ttl=_token_ttl,
+        rate=_login_rate,
     )
     authenticate = providers.Factory(Authenticate, signer=signer, tokens=token_store, clock=clock)
     current_admin = providers.Factory(CurrentAdmin, admins=admins)
@@ -245,7 +260,7 @@ class Container(containers.DeclarativeContainer):
         storage=media_storage,
         clock=clock,
         ids=ids,
-        max_bytes=settings.provided.max_upload_bytes,
+        max_bytes=_max_upload_bytes,
     )
     list_media = providers.Factory(ListMedia, media=media_repository)
     get_media = providers.Factory(GetMedia, media=media_repository)
@@ -258,7 +273,7 @@ class Container(containers.DeclarativeContainer):
         signer=signer,
         clock=clock,
         ids=ids,
-        ttl=providers.Callable(lambda s: timedelta(seconds=s.stream_link_ttl), settings),
+        ttl=_link_ttl,
     )
     open_stream = providers.Factory(
         OpenStream,
@@ -277,7 +292,7 @@ class Container(containers.DeclarativeContainer):
         limiter=rate_limiter,
         clock=clock,
         identity=client_identity,
-        rate=settings.provided.view_rate,
+        rate=_view_rate,
     )
     get_analytics = providers.Factory(
         GetAnalytics, media=media_repository, views=view_log, cache=analytics_cache
@@ -314,6 +329,8 @@ def in_memory(settings: Settings | None = None, **overrides: Any) -> Container:
 async def close(container: Container) -> None:
     """Release the engine's pool, the Redis client and the S3 connections."""
     if container.settings().s3 is not None:
+        from klantroef_adapters.storage.s3 import S3MediaStorage
+
         storage = container.media_storage()
         if isinstance(storage, S3MediaStorage):  # not a test's replacement
             await storage.close()

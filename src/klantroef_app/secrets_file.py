@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from klantroef_app.settings import Settings, SettingsError
@@ -18,9 +18,9 @@ _NAMES = ("access_secret", "stream_secret", "ip_hash_secret")
 class Secrets:
     """The secrets in force: configured ones win, generated ones fill the gaps."""
 
-    access_secret: str
-    stream_secret: str
-    ip_hash_secret: str
+    access_secret: str = field(repr=False)
+    stream_secret: str = field(repr=False)
+    ip_hash_secret: str = field(repr=False)
 
 
 def load_secrets(settings: Settings) -> Secrets:

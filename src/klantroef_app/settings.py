@@ -142,14 +142,14 @@ class Settings:
     """
 
     data_dir: Path = Path("var")
-    database_url: str = MEMORY_URL
-    redis_url: str | None = None
+    database_url: str = field(default=MEMORY_URL, repr=False)
+    redis_url: str | None = field(default=None, repr=False)
     media_dir: Path = Path("var/media")
-    access_secret: str | None = None
-    access_secret_previous: str | None = None
-    stream_secret: str | None = None
-    stream_secret_previous: str | None = None
-    ip_hash_secret: str | None = None
+    access_secret: str | None = field(default=None, repr=False)
+    access_secret_previous: str | None = field(default=None, repr=False)
+    stream_secret: str | None = field(default=None, repr=False)
+    stream_secret_previous: str | None = field(default=None, repr=False)
+    ip_hash_secret: str | None = field(default=None, repr=False)
     access_token_ttl: int = 3600
     stream_link_ttl: int = 600
     stream_leeway: int = 5

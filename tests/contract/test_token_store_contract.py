@@ -106,3 +106,20 @@ async def test_a_mirrored_store_loads_earlier_revocations_from_sql(tmp_path: Pat
         assert await restarted.is_revoked("jti-before-restart")
         await restarted.revoke("jti-after", in_ten_minutes)
         assert await SqlTokenStore(engine, clock).is_revoked("jti-after")
+
+
+# --- Redis: an upgrade revives nothing ---------------------------------------------------
+
+
+async def test_a_revocation_written_by_the_earlier_redis_format_still_counts(
+    redis_url: str,
+) -> None:
+    """Earlier versions stored b"1" with the key expiring when the token did."""
+    client = create_redis(redis_url)
+    try:
+        await client.set("test:revoked:jti-old", b"1", px=600_000)
+        store = RedisTokenStore(client, ManualClock(), prefix="test:")
+        assert await store.is_revoked("jti-old")
+        assert not await store.is_revoked("jti-never")
+    finally:
+        await client.aclose()

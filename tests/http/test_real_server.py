@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.live_server import live_server
 
@@ -60,3 +61,19 @@ def test_a_configured_secret_shorter_than_32_bytes_is_refused_at_start(tmp_path:
     result = run_cli("serve", KLANTROEF_DATA_DIR=str(tmp_path), KLANTROEF_ACCESS_SECRET="too-short")
     assert result.returncode == 2
     assert "KLANTROEF_ACCESS_SECRET must be at least 32 bytes" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({"KLANTROEF_ACCESS_SECRET_PREVIOUS": "too-short"}, "32"),
+        ({"KLANTROEF_ACCESS_SECRET": "k" * 40, "KLANTROEF_STREAM_SECRET": "k" * 40}, "differ"),
+    ],
+)
+def test_signing_keys_that_cannot_sign_are_refused_at_start_not_at_the_first_login(
+    tmp_path: Path, env: dict[str, str], reason: str
+) -> None:
+    result = run_cli("serve", KLANTROEF_DATA_DIR=str(tmp_path), **env)
+    assert result.returncode == 2, result.stderr
+    assert "signing keys cannot be used" in result.stderr
+    assert reason in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -24,7 +25,7 @@ from klantroef_core.errors import (
     UnsupportedMediaType,
 )
 from klantroef_core.ports import StoredBlob
-from klantroef_core.use_cases.media_catalogue import decode_cursor, encode_cursor
+from klantroef_core.use_cases.media_catalogue import DeleteMedia, decode_cursor, encode_cursor
 from klantroef_core.use_cases.media_streaming import IssueStreamLink
 from klantroef_core.use_cases.media_upload import title_from_filename
 from tests import worlds
@@ -575,3 +576,22 @@ async def test_with_direct_links_a_stream_asks_for_a_url_that_dies_with_its_link
     with pytest.raises(Forbidden):  # the link is checked first, as without redirects
         await open_stream(media.id, "not-a-token")
     assert len(links.asked) == 1
+
+
+async def test_a_delete_whose_bytes_cannot_be_removed_still_deletes_and_logs_the_key(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class StoreDownOnDelete(InMemoryMediaStorage):
+        async def delete(self, key: str) -> None:
+            raise Unavailable("the media store cannot delete a blob")
+
+    world = World()
+    item = await world.upload(FakeUpload(media_file(1000), filename="a.mp4"), ADMIN_ID)
+    delete = DeleteMedia(world.media, StoreDownOnDelete())
+
+    with caplog.at_level(logging.ERROR, logger="klantroef.media"):
+        assert (await delete(item.id)).id == item.id
+
+    assert item.storage_key in caplog.text
+    with pytest.raises(NotFound):
+        await delete(item.id)

@@ -11,9 +11,12 @@ from klantroef_adapters.redis.client import unavailable_on_failure
 from klantroef_core.ports import Clock
 
 # Redis forgets a revocation this long after its token expired. The check itself
-# compares the stored expiry with the Clock port, so a Redis clock running ahead
-# of ours can never forget a revocation early; the margin only bounds memory.
+# compares the stored expiry with the Clock port, so a Redis clock up to this far
+# ahead of ours cannot forget a revocation early; the margin also bounds memory.
 FORGET_AFTER_MS = 60_000
+LEGACY_MARK = b"1"
+"""What versions before the expiry-valued keys stored (with the key expiring when the
+token did): still revoked, so an upgrade revives no logged-out token."""
 
 # KEYS[1]: the revocation. ARGV: expiry in ms since the epoch, key deadline in ms.
 # Keeps the later expiry when a token is revoked twice: never shortened.
@@ -52,7 +55,11 @@ class RedisTokenStore:
     async def is_revoked(self, token_id: str) -> bool:
         with unavailable_on_failure("token store"):
             stored = await self._client.get(self._key(token_id))
-        return stored is not None and int(stored) > self._clock.now().timestamp() * 1000
+        if stored is None:
+            return False
+        if stored == LEGACY_MARK:  # written by an earlier version; Redis expires it itself
+            return True
+        return int(stored) > self._clock.now().timestamp() * 1000
 
     def _key(self, token_id: str) -> str:
         return f"{self._prefix}revoked:{token_id}"

@@ -66,14 +66,18 @@ def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _unavailable(action: str, exc: BaseException) -> Unavailable:
-    if isinstance(exc, ClientError):
-        reason = (
-            f"{_error_code(exc) or 'error'}: {exc.response.get('Error', {}).get('Message', '')}"
-        )
-    else:
-        reason = f"{type(exc).__name__}: {exc}"
-    return Unavailable(f"the media store cannot {action} ({reason})", code="storage_unavailable")
+def _unavailable(action: str, exc: BaseException, *, explain: bool = False) -> Unavailable:
+    """``Unavailable`` for a failed store call. Its detail may reach anyone holding a stream
+    link, so it names no endpoint, bucket or key; the reason stays with the cause (logged).
+    ``explain`` adds the store's reason, for the start-up checks only an operator sees."""
+    detail = f"the media store cannot {action}"
+    if explain:
+        if isinstance(exc, ClientError):
+            message = exc.response.get("Error", {}).get("Message", "")
+            detail += f" ({_error_code(exc) or 'error'}: {message})"
+        else:
+            detail += f" ({type(exc).__name__}: {exc})"
+    return Unavailable(detail, code="storage_unavailable")
 
 
 def _taken() -> AlreadyExists:
@@ -251,9 +255,7 @@ class S3MediaStorage:
 
     async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
         name = self._name(key)
-        s3 = await self._s3()
-        if await self._exists(s3, name):  # fail fast; the conditional write decides
-            raise _taken()
+        s3 = await self._s3()  # a taken key is refused by the conditional writes
         digest = hashlib.sha256()
         size = 0
         pending: list[bytes] = []  # the part being filled, as the chunks came
@@ -371,19 +373,6 @@ class S3MediaStorage:
         except _TRANSPORT_ERRORS as exc:
             raise _unavailable("delete a blob", exc) from exc
 
-    async def _exists(self, s3: S3Client, name: str) -> bool:
-        try:
-            await s3.head_object(Bucket=self.bucket, Key=name)
-        except ClientError as exc:
-            if _error_code(exc) in _MISSING:
-                return False
-            raise _unavailable("look up a blob", exc) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable("look up a blob", exc) from exc
-        return True
-
-    # --- beyond the port --------------------------------------------------------------
-
     async def ensure_bucket(self, create: bool = True) -> None:
         """Make sure the bucket exists: create it if missing (``create``), else raise.
 
@@ -397,9 +386,9 @@ class S3MediaStorage:
             return
         except ClientError as exc:
             if _error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
-                raise _unavailable(f"check the bucket {self.bucket!r}", exc) from exc
+                raise _unavailable(f"check the bucket {self.bucket!r}", exc, explain=True) from exc
         except _TRANSPORT_ERRORS as exc:
-            raise _unavailable(f"check the bucket {self.bucket!r}", exc) from exc
+            raise _unavailable(f"check the bucket {self.bucket!r}", exc, explain=True) from exc
         if not create:
             raise Unavailable(
                 f"the media bucket {self.bucket!r} does not exist", code="storage_bucket_missing"
@@ -415,9 +404,9 @@ class S3MediaStorage:
         except ClientError as exc:
             if _error_code(exc) in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 return  # created meanwhile by another instance
-            raise _unavailable(f"create the bucket {self.bucket!r}", exc) from exc
+            raise _unavailable(f"create the bucket {self.bucket!r}", exc, explain=True) from exc
         except _TRANSPORT_ERRORS as exc:
-            raise _unavailable(f"create the bucket {self.bucket!r}", exc) from exc
+            raise _unavailable(f"create the bucket {self.bucket!r}", exc, explain=True) from exc
 
     async def direct_url(self, key: str, expires_at: datetime, *, content_type: str) -> str | None:
         """A presigned GET that the store refuses after ``expires_at`` (never later).
@@ -426,7 +415,9 @@ class S3MediaStorage:
         this second (rounded down) and the URL dies at that date plus its lifetime,
         so the lifetime is ``expires_at`` (rounded down) less now (rounded up).
         """
-        seconds = math.floor(expires_at.timestamp()) - math.ceil(time.time())
+        await self._s3()  # the client first: making it may fetch credentials, which takes time
+        # A second less, for the moments between now and the signature's own date.
+        seconds = math.floor(expires_at.timestamp()) - math.ceil(time.time()) - 1
         if seconds < 1:
             return None
         return await self.presigned_get_url(

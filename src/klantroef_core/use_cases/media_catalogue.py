@@ -77,7 +77,12 @@ class GetMedia:
 
 @dataclass(frozen=True, slots=True)
 class DeleteMedia:
-    """Delete an item: its record and views first (its links die with the record), then its file."""
+    """Delete an item: its record and views first (its links die with the record), then its file.
+
+    Once the record is gone the item is deleted, whatever happens next: a store that
+    cannot remove the bytes just then is logged with the key (an orphan to remove by
+    hand), never answered as a failure of a delete that happened.
+    """
 
     media: MediaRepository
     storage: MediaStorage
@@ -87,7 +92,12 @@ class DeleteMedia:
         item = await self.media.delete(media_id)
         if item is None:
             raise media_not_found()
-        await self.storage.delete(item.storage_key)
+        try:
+            await self.storage.delete(item.storage_key)
+        except Unavailable:
+            logger.exception(
+                "media %s is deleted but its bytes %s stay in the store", media_id, item.storage_key
+            )
         if self.cache is not None:
             try:  # cached reports of a deleted item must not be served
                 await self.cache.invalidate(media_id)

@@ -73,7 +73,6 @@ def representation_headers(media: Media) -> dict[str, str]:
         "etag": media.etag,
         "last-modified": format_datetime(media.created_at.astimezone(UTC), usegmt=True),
         "cache-control": "private, max-age=0, must-revalidate",
-        "x-content-type-options": "nosniff",
     }
 
 
