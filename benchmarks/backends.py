@@ -1,11 +1,11 @@
-"""The two deployments under test: the embedded default (SQLite, in-process state) and
-MariaDB + Redis. Each gets a clean database, and bulk rows can be written straight
+"""The deployments under test: the embedded default (SQLite, in-process state),
+MariaDB + Redis, and SQLite with media on S3 (a private SeaweedFS the harness starts). Each gets a clean database, and bulk rows can be written straight
 into its tables when HTTP would take too long (a million views)."""
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,7 +15,8 @@ import redis
 MARIADB_DB = "klantroef_bench"
 MARIADB_URL = f"mysql+aiomysql://root@127.0.0.1:3306/{MARIADB_DB}"
 REDIS_URL = "redis://127.0.0.1:6379/14"
-NAMES = ("sqlite", "mariadb-redis")
+NAMES = ("sqlite", "mariadb-redis", "sqlite-s3")
+BOTH = ("sqlite", "mariadb-redis")  # what "--backend both" runs
 
 
 class BackendUnavailable(RuntimeError):
@@ -28,6 +29,7 @@ class Backend:
 
     name: str
     data_dir: Path
+    extra_env: dict[str, str] = field(default_factory=dict)  # the S3 settings, on S3
 
     @property
     def sqlite_file(self) -> Path:
@@ -39,7 +41,7 @@ class Backend:
         env = {"KLANTROEF_DATA_DIR": str(self.data_dir)}
         if self.name == "mariadb-redis":
             env |= {"KLANTROEF_DATABASE_URL": MARIADB_URL, "KLANTROEF_REDIS_URL": REDIS_URL}
-        return env
+        return env | self.extra_env
 
     def prepare(self) -> None:
         """Start from nothing: a new data folder; an empty database and Redis DB."""

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Ceiling = Literal["hello", "nginx_stream", "nginx_range", "dd"]
+Ceiling = Literal[
+    "hello", "nginx_stream", "nginx_range", "dd", "s3_upload", "s3_stream", "s3_range"
+]
 Auth = Literal["none", "bearer", "stream"]
 Driver = Literal["wrk", "upload"]
 BOTH = ("sqlite", "mariadb-redis")
+S3 = ("sqlite-s3",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,5 +159,46 @@ CASES: tuple[Case, ...] = (
         metric="bytes",
         driver="upload",
         connections=1,
+    ),
+    # Media on S3 (a private SeaweedFS): each against the same transfer made directly
+    # against the gateway with a plain S3 client in the same run. First figures: the
+    # targets are a starting point, to be revised once there are several runs.
+    Case(
+        key="upload",
+        title="POST /media of the whole file to S3 storage (multipart, curl); first figures",
+        routes=(MEDIA,),
+        path="/media",
+        target=Target(min_ratio=0.50, max_rss_growth_mb=100),
+        method="POST",
+        ceiling="s3_upload",
+        metric="bytes",
+        driver="upload",
+        connections=1,
+        backends=S3,
+    ),
+    Case(
+        key="stream",
+        title="GET /media/{id}/stream from S3 storage, whole file, 4 parallel downloads; "
+        "first figures",
+        routes=(MEDIA, STREAM_URL, ("GET", "/media/{}/stream")),
+        path="/media/{media}/stream?token={stream_token}",
+        target=Target(min_ratio=0.50, max_rss_growth_mb=100),
+        auth="stream",
+        ceiling="s3_stream",
+        metric="bytes",
+        connections=4,
+        backends=S3,
+    ),
+    Case(
+        key="range",
+        title="GET /media/{id}/stream from S3 storage, 1 MiB ranges at random offsets; "
+        "first figures",
+        routes=(MEDIA, STREAM_URL, ("GET", "/media/{}/stream")),
+        path="/media/{media}/stream?token={stream_token}",
+        target=Target(min_ratio=0.50, max_rss_growth_mb=100),
+        auth="stream",
+        ceiling="s3_range",
+        range_bytes=MIB,
+        backends=S3,
     ),
 )

@@ -27,6 +27,12 @@ DESCRIPTIONS = {
     "nginx_range": "nginx 1 worker, sendfile on: 1 MiB ranges at random offsets, 32 connections",
     "dd": "dd if=/dev/zero bs=1M conv=fdatasync of the file's size, same filesystem, "
     "run between the uploads (median)",
+    "s3_upload": "aiobotocore straight to the same SeaweedFS: the same file, multipart, "
+    "8 MiB parts, one in flight while the next is read, run between the uploads (median)",
+    "s3_stream": "aiobotocore straight to the same SeaweedFS: whole-object GETs of a "
+    "same-size object, 4 at a time, read in 1 MiB chunks",
+    "s3_range": "aiobotocore straight to the same SeaweedFS: 1 MiB ranged GETs at random "
+    "offsets, 32 at a time",
 }
 
 

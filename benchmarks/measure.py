@@ -84,11 +84,15 @@ def run_case(
     mode: Mode,
     media_file: Path,
     profile_to: Path | None,
+    upload_ceiling: Callable[[], float] | None = None,
 ) -> None:
-    """Measure ``case`` into ``result`` and judge it; ``profile_to`` adds a py-spy pass."""
+    """Measure ``case`` into ``result`` and judge it; ``profile_to`` adds a py-spy pass.
+    ``upload_ceiling`` (bytes/s of one run) replaces dd between the uploads."""
     views_ok: bool | None = None
     if case.driver == "upload":
-        result.measurement = measure_uploads(fixture, media_file, mode.uploads, pid, result)
+        result.measurement = measure_uploads(
+            fixture, media_file, mode.uploads, pid, result, upload_ceiling
+        )
     else:
         url, load = load_of(case, fixture)
         counted = case.key == "view" and fixture.media is not None

@@ -1,9 +1,11 @@
-"""The upload case: the whole file through ``POST /media`` with curl, dd in between."""
+"""The upload case: the whole file through ``POST /media`` with curl, the ceiling (dd, or a
+direct S3 upload on S3 storage) in between."""
 
 from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.client import Client, bearer, curl_upload
@@ -16,13 +18,19 @@ MIB = 1024 * 1024
 
 
 def measure_uploads(
-    fixture: Fixture, media_file: Path, uploads: int, pid: int, result: Result
+    fixture: Fixture,
+    media_file: Path,
+    uploads: int,
+    pid: int,
+    result: Result,
+    ceiling: Callable[[], float] | None = None,
 ) -> Measurement:
     """Upload the whole file ``uploads`` times with curl; bytes/s is the median.
 
     Before each upload dd writes the same amount to the same filesystem: the
     disk's speed swings with what else the machine does, so the ceiling is the
-    median of those interleaved runs. Each upload is deleted afterwards (when
+    median of those interleaved runs. ``ceiling`` (bytes/s of one run) replaces dd:
+    on S3 storage it is the same file uploaded straight to the store. Each upload is deleted afterwards (when
     DELETE exists) to keep the disk in check.
     """
     size = media_file.stat().st_size
@@ -31,7 +39,10 @@ def measure_uploads(
     reply_file = media_file.with_name("upload-case-reply.json")
     with RssSampler(pid) as rss:
         for _ in range(uploads):
-            disk.append(dd_write_speed(media_file.parent, size // MIB))
+            if ceiling is None:
+                disk.append(dd_write_speed(media_file.parent, size // MIB))
+            else:
+                disk.append(ceiling())
             status, seconds = curl_upload(
                 f"{fixture.base_url}/media", fixture.token, media_file, reply_file
             )
@@ -44,7 +55,8 @@ def measure_uploads(
     result.notes.append(
         f"uploads of {size:,} bytes (MB/s): "
         + ", ".join(f"{s / 1e6:.0f}" for s in speeds)
-        + "; dd before each (MB/s): "
+        + ("; dd" if ceiling is None else "; direct S3 upload")
+        + " before each (MB/s): "
         + ", ".join(f"{d / 1e6:.0f}" for d in disk)
     )
     seconds_each = [size / s for s in speeds]
