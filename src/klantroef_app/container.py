@@ -28,6 +28,7 @@ from klantroef_adapters.memory.view_log import InMemoryViewLog
 from klantroef_adapters.passwords import Argon2PasswordHasher
 from klantroef_adapters.redis.analytics_cache import RedisAnalyticsCache
 from klantroef_adapters.redis.client import create_redis
+from klantroef_adapters.redis.durable_token_store import DurableRedisTokenStore
 from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
 from klantroef_adapters.redis.token_store import RedisTokenStore
 from klantroef_adapters.signing import JwtSigner, KeyRing
@@ -185,13 +186,17 @@ class Container(containers.DeclarativeContainer):
         none=providers.Object(None),
     )
     _shared_state = providers.Singleton(shared_state, settings)
+    _sql_token_store = providers.Singleton(SqlTokenStore, engine, clock)
     token_store = providers.Selector(
         _shared_state,
-        redis=providers.Singleton(RedisTokenStore, redis, clock),
-        sql=providers.Singleton(SqlTokenStore, engine, clock),
-        embedded=providers.Singleton(
-            MirroredSqlTokenStore, providers.Singleton(SqlTokenStore, engine, clock), clock
+        # With Redis, the database stays the source of truth: a logout outlives Redis's data.
+        redis=providers.Selector(
+            _records,
+            sql=providers.Singleton(DurableRedisTokenStore, redis, clock, _sql_token_store),
+            memory=providers.Singleton(RedisTokenStore, redis, clock),
         ),
+        sql=_sql_token_store,
+        embedded=providers.Singleton(MirroredSqlTokenStore, _sql_token_store, clock),
         memory=providers.Singleton(InMemoryTokenStore, clock),
     )
     _local_rate_limiter = providers.Singleton(InMemoryRateLimiter)

@@ -10,6 +10,7 @@ import pytest
 
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.redis.client import create_redis
+from klantroef_adapters.redis.durable_token_store import DurableRedisTokenStore
 from klantroef_adapters.redis.token_store import RedisTokenStore
 from klantroef_adapters.sql.engine import SqlEngine
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
@@ -91,6 +92,59 @@ class TestRedisTokenStore(TokenStoreContract):
             yield RedisTokenStore(client, clock)
         finally:
             await client.aclose()
+
+
+@pytest.mark.redis
+@pytest.mark.mariadb
+class TestDurableRedisTokenStore(TokenStoreContract):
+    """Redis in front of MariaDB, as deployed with both."""
+
+    @pytest.fixture
+    async def adapter(
+        self, redis_url: str, clock: ManualClock
+    ) -> AsyncIterator[DurableRedisTokenStore]:
+        client = create_redis(redis_url)
+        try:
+            async with mariadb_engine() as engine:
+                yield DurableRedisTokenStore(
+                    client, clock, SqlTokenStore(engine, clock), prefix="test:"
+                )
+        finally:
+            await client.aclose()
+
+    @pytest.fixture
+    async def unreachable_adapter(
+        self, tmp_path: Path, clock: ManualClock
+    ) -> AsyncIterator[DurableRedisTokenStore]:
+        client = create_redis("redis://127.0.0.1:1/0")
+        try:
+            async with unreachable_engine("mariadb", tmp_path) as engine:
+                yield DurableRedisTokenStore(client, clock, SqlTokenStore(engine, clock))
+        finally:
+            await client.aclose()
+
+
+async def test_a_logout_outlives_redis_coming_back_empty(redis_url: str, tmp_path: Path) -> None:
+    """Redis without persistence restarts empty (here: FLUSHDB); the database remembers."""
+    clock = ManualClock()
+    client = create_redis(redis_url)
+    try:
+        async with sqlite_engine(tmp_path) as engine:
+            store = DurableRedisTokenStore(client, clock, SqlTokenStore(engine, clock))
+            await store.revoke("jti-out", clock.now() + timedelta(minutes=10))
+            assert await store.is_revoked("jti-out")
+
+            await client.flushdb()
+
+            # Another process, or this one, asks again: the copy is restored first.
+            again = DurableRedisTokenStore(client, clock, SqlTokenStore(engine, clock))
+            assert await again.is_revoked("jti-out")
+            assert not await again.is_revoked("jti-never")
+            assert await client.exists("klantroef:revoked:jti-out") == 1
+            clock.advance(600)
+            assert not await again.is_revoked("jti-out")
+    finally:
+        await client.aclose()
 
 
 # --- the mirror's own promise: a restart revives nothing --------------------------------------

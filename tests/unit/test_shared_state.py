@@ -13,8 +13,8 @@ from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.memory.view_log import InMemoryViewLog
 from klantroef_adapters.redis.analytics_cache import RedisAnalyticsCache
+from klantroef_adapters.redis.durable_token_store import DurableRedisTokenStore
 from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
-from klantroef_adapters.redis.token_store import RedisTokenStore
 from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
 from klantroef_adapters.storage.local import LocalMediaStorage
@@ -55,8 +55,8 @@ REDIS = "redis://cache.invalid:6379/0"
             InMemoryRateLimiter,
             InMemoryAnalyticsCache,
         ),
-        (MARIADB, REDIS, "redis", RedisTokenStore, RedisRateLimiter, RedisAnalyticsCache),
-        (SQLITE, REDIS, "redis", RedisTokenStore, RedisRateLimiter, RedisAnalyticsCache),
+        (MARIADB, REDIS, "redis", DurableRedisTokenStore, RedisRateLimiter, RedisAnalyticsCache),
+        (SQLITE, REDIS, "redis", DurableRedisTokenStore, RedisRateLimiter, RedisAnalyticsCache),
     ],
 )
 def test_each_backend_gets_the_shared_state_adapters_it_needs(

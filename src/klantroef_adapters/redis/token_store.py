@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from typing import cast
 
 from redis.asyncio import Redis
 
@@ -50,16 +51,21 @@ class RedisTokenStore:
             return
         at_ms = math.ceil(expires_at.timestamp() * 1000)
         with unavailable_on_failure("token store"):
-            await self._revoke(keys=[self._key(token_id)], args=[at_ms, at_ms + FORGET_AFTER_MS])
+            await self._revoke(keys=[self.key(token_id)], args=[at_ms, at_ms + FORGET_AFTER_MS])
 
     async def is_revoked(self, token_id: str) -> bool:
         with unavailable_on_failure("token store"):
-            stored = await self._client.get(self._key(token_id))
+            stored = cast("bytes | None", await self._client.get(self.key(token_id)))
+        return self.counts(stored)
+
+    def counts(self, stored: bytes | None) -> bool:
+        """Whether a key's value (None: no key) is a revocation still in force."""
         if stored is None:
             return False
         if stored == LEGACY_MARK:  # written by an earlier version; Redis expires it itself
             return True
         return int(stored) > self._clock.now().timestamp() * 1000
 
-    def _key(self, token_id: str) -> str:
+    def key(self, token_id: str) -> str:
+        """The Redis key of a token id's revocation."""
         return f"{self._prefix}revoked:{token_id}"
