@@ -50,7 +50,7 @@ from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, List
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
-from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, RecordView
+from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, LogView, RecordView
 
 if TYPE_CHECKING:
     from klantroef_adapters.storage.s3 import S3MediaStorage
@@ -299,6 +299,7 @@ class Container(containers.DeclarativeContainer):
         identity=client_identity,
         rate=_view_rate,
     )
+    log_view = providers.Factory(LogView, authorise=authorise_view, record=record_view)
     get_analytics = providers.Factory(
         GetAnalytics, media=media_repository, views=view_log, cache=analytics_cache
     )

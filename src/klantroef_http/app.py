@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
@@ -15,7 +16,7 @@ from litestar.types import ControllerRouterHandler
 from klantroef_core.errors import KlantroefError
 from klantroef_http.auth.routes import AuthController
 from klantroef_http.config import HttpConfig
-from klantroef_http.dependencies import UseCaseFactories, dependencies
+from klantroef_http.dependencies import CONFIG, UseCaseFactories, dependencies
 from klantroef_http.hardening import KlantroefRequest, nosniff
 from klantroef_http.health import health_routes
 from klantroef_http.media.routes import media_routes
@@ -45,7 +46,8 @@ def create_app(
             *view_routes,
             *extra_routes,
         ],
-        dependencies=dependencies(use_cases, config),
+        dependencies=dependencies(use_cases),
+        state=State({CONFIG: config}),
         middleware=[DefineMiddleware(BearerAuthentication, authenticate=use_cases["authenticate"])],
         exception_handlers={
             KlantroefError: core_error_handler,

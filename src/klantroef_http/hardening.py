@@ -30,8 +30,12 @@ class KlantroefRequest(Request[Any, Any, Any]):
             raise BadRequest("the JSON body is nested too deeply", code="json_too_deep") from None
 
 
-def nosniff(message: Message, _: Scope) -> None:
-    """``before_send``: add ``X-Content-Type-Options: nosniff`` to every response's headers."""
+async def nosniff(message: Message, _: Scope) -> None:
+    """``before_send``: add ``X-Content-Type-Options: nosniff`` to every response's headers.
+
+    A coroutine on purpose: Litestar runs a plain function hook in a worker thread,
+    which cost a thread hop for every message of every response.
+    """
     if message["type"] == "http.response.start":
         headers = list(message.get("headers") or ())
         if not any(name.lower() == NOSNIFF[0] for name, _ in headers):

@@ -5,7 +5,7 @@ with an ``Authorization`` header is authenticated by the core's
 ``Authenticate`` use case (401 when the token is bad, 503 when revocations
 cannot be checked) and its claims land in ``request.auth``; a request without
 one goes on anonymous. :func:`admin_only` guards the routes that need an
-admin; handlers that need to know which admin take the ``claims`` dependency.
+admin; handlers that need to know which admin read :func:`claims_of` the request.
 Routes marked ``exclude_from_auth`` (login, health, the stream) never look at
 the header.
 """
@@ -73,21 +73,24 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=claims.subject, auth=claims)
 
 
-def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """The guard of every admin route: 401 ``token_missing`` unless a valid bearer came."""
+async def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The guard of every admin route: 401 ``token_missing`` unless a valid bearer came.
+
+    A coroutine on purpose: Litestar runs a plain function guard in a worker thread.
+    """
     if connection.scope.get("auth") is None:
         raise token_missing()
 
 
-def provide_claims(request: Request[Any, Any, Any]) -> AccessClaims:
-    """The ``claims`` dependency: the signed-in admin's (401 on a route without a bearer)."""
+def claims_of(request: Request[Any, Any, Any]) -> AccessClaims:
+    """The signed-in admin's claims, as the middleware left them (401 without a bearer)."""
     claims = request.scope.get("auth")
     if not isinstance(claims, AccessClaims):
         raise token_missing()
     return claims
 
 
-def provide_optional_claims(request: Request[Any, Any, Any]) -> AccessClaims | None:
-    """The ``optional_claims`` dependency: the signed-in admin's, or None for an anonymous request."""
+def optional_claims_of(request: Request[Any, Any, Any]) -> AccessClaims | None:
+    """The signed-in admin's claims, or None for an anonymous request."""
     claims = request.scope.get("auth")
     return claims if isinstance(claims, AccessClaims) else None

@@ -118,6 +118,29 @@ class RecordView:
 
 
 @dataclass(frozen=True, slots=True)
+class LogView:
+    """Log a view on someone's behalf: who asks is checked first, then the view is recorded.
+
+    What the HTTP route does in one call; :class:`AuthoriseView` and
+    :class:`RecordView` stay usable alone by a Python service that trusts its caller.
+    """
+
+    authorise: AuthoriseView
+    record: RecordView
+
+    async def __call__(
+        self,
+        media_id: str,
+        client_ip: str,
+        *,
+        admin: AccessClaims | None,
+        stream_token: str | None,
+    ) -> RecordedView:
+        self.authorise(media_id, admin=admin, stream_token=stream_token)
+        return await self.record(media_id, client_ip)
+
+
+@dataclass(frozen=True, slots=True)
 class GetAnalytics:
     """Exact analytics of an existing media item, cached but never stale.
 

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.use_cases.auth import CurrentAdmin, Login, Logout, Signup
 from klantroef_http.auth.schemas import AdminOut, Credentials, LoginCredentials, TokenOut
+from klantroef_http.dependencies import client_ip
 from klantroef_http.hardening import TOKEN_HEADERS
 from klantroef_http.problems import problem_responses
-from klantroef_http.security import BEARER, PUBLIC, admin_only
+from klantroef_http.security import BEARER, PUBLIC, admin_only, claims_of, optional_claims_of
 
 
 class AuthController(Controller):
@@ -31,11 +33,12 @@ class AuthController(Controller):
     )
     async def signup(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[Credentials],
         signup: NamedDependency[Signup],
-        optional_claims: NamedDependency[AccessClaims | None],
     ) -> AdminOut:
-        actor = optional_claims.subject if optional_claims else None
+        admin = optional_claims_of(request)
+        actor = admin.subject if admin else None
         return AdminOut.of(await signup(data.email, data.password, actor))
 
     @post(
@@ -49,11 +52,11 @@ class AuthController(Controller):
     )
     async def login(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[LoginCredentials],
         login: NamedDependency[Login],
-        client_ip: NamedDependency[str],
     ) -> TokenOut:
-        issued = await login(data.email, data.password, client_ip)
+        issued = await login(data.email, data.password, client_ip(request))
         return TokenOut(token=issued.token, expires_at=issued.expires_at)
 
     @post(
@@ -66,9 +69,9 @@ class AuthController(Controller):
         summary="Revoke the bearer token, at once and everywhere",
     )
     async def logout(
-        self, logout: NamedDependency[Logout], claims: NamedDependency[AccessClaims]
+        self, request: Request[Any, Any, Any], logout: NamedDependency[Logout]
     ) -> None:
-        await logout(claims)
+        await logout(claims_of(request))
 
     @get(
         "/me",
@@ -79,6 +82,6 @@ class AuthController(Controller):
         summary="The admin behind the bearer token",
     )
     async def me(
-        self, current_admin: NamedDependency[CurrentAdmin], claims: NamedDependency[AccessClaims]
+        self, request: Request[Any, Any, Any], current_admin: NamedDependency[CurrentAdmin]
     ) -> AdminOut:
-        return AdminOut.of(await current_admin(claims))
+        return AdminOut.of(await current_admin(claims_of(request)))

@@ -16,7 +16,6 @@ from litestar.status_codes import (
 )
 from litestar.types import ControllerRouterHandler
 
-from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.use_cases.media_catalogue import (
     DEFAULT_PAGE_SIZE,
     MAX_CURSOR_LENGTH,
@@ -27,13 +26,14 @@ from klantroef_core.use_cases.media_catalogue import (
 )
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
+from klantroef_http.dependencies import public_base_url
 from klantroef_http.hardening import TOKEN_HEADERS
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
 from klantroef_http.media.openapi import StreamOperation, StreamUrlOperation, UploadOperation
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
 from klantroef_http.media.streaming import plan_stream, stream_response
 from klantroef_http.problems import problem_responses
-from klantroef_http.security import BEARER, PUBLIC, admin_only
+from klantroef_http.security import BEARER, PUBLIC, admin_only, claims_of
 
 
 class MediaController(Controller):
@@ -57,11 +57,10 @@ class MediaController(Controller):
         self,
         request: Request[Any, Any, Any],
         upload_media: NamedDependency[UploadMedia],
-        claims: NamedDependency[AccessClaims],
     ) -> Response[MediaOut]:
         refuse_oversized(request.headers.get("content-length"), upload_media.max_bytes)
         incoming = await MultipartUpload.open(request.stream(), request.headers.get("content-type"))
-        media = await upload_media(incoming, claims.subject)
+        media = await upload_media(incoming, claims_of(request).subject)
         return Response(
             MediaOut.of(media),
             status_code=HTTP_201_CREATED,
@@ -123,14 +122,14 @@ class MediaController(Controller):
     )
     async def stream_url(
         self,
+        request: Request[Any, Any, Any],
         issue_stream_link: NamedDependency[IssueStreamLink],
-        public_base_url: NamedDependency[str],
         media_id: FromPath[str],
     ) -> StreamUrlOut:
         issued = await issue_stream_link(media_id)
         path = f"/media/{quote(media_id, safe='')}/stream?token={quote(issued.token, safe='')}"
         return StreamUrlOut(
-            url=public_base_url + path, token=issued.token, expires_at=issued.expires_at
+            url=public_base_url(request) + path, token=issued.token, expires_at=issued.expires_at
         )
 
 

@@ -3,26 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from klantroef_core.domain.tokens import AccessClaims
 from klantroef_core.domain.views import DayRange
-from klantroef_core.use_cases.views import (
-    VIEW_POLICY,
-    AuthoriseView,
-    GetAnalytics,
-    RecordedView,
-    RecordView,
-)
+from klantroef_core.use_cases.views import VIEW_POLICY, GetAnalytics, LogView, RecordedView
+from klantroef_http.dependencies import client_ip
 from klantroef_http.problems import problem_responses
 from klantroef_http.rate_limit_headers import rate_limit_headers
-from klantroef_http.security import BEARER, admin_only
+from klantroef_http.security import BEARER, admin_only, optional_claims_of
 from klantroef_http.views.schemas import AnalyticsOut, ViewOut
 
 
@@ -49,18 +43,16 @@ def _headers(recorded: RecordedView) -> dict[str, str]:
     tags=["analytics"],
 )
 async def record_view(
-    *,
-    authorise_view: NamedDependency[AuthoriseView],
-    record_view: NamedDependency[RecordView],
-    optional_claims: NamedDependency[AccessClaims | None],
-    client_ip: NamedDependency[str],
+    request: Request[Any, Any, Any],
+    log_view: NamedDependency[LogView],
     media_id: FromPath[str],
     token: Annotated[
         str | None, QueryParameter(name="token", description="this item's stream token")
     ] = None,
 ) -> Response[ViewOut]:
-    authorise_view(media_id, admin=optional_claims, stream_token=token)
-    recorded = await record_view(media_id, client_ip)
+    recorded = await log_view(
+        media_id, client_ip(request), admin=optional_claims_of(request), stream_token=token
+    )
     return Response(
         ViewOut.of(recorded.view), status_code=HTTP_201_CREATED, headers=_headers(recorded)
     )
