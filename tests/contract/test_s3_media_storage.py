@@ -103,21 +103,27 @@ async def test_a_blob_of_a_part_or_more_goes_up_in_parts(storage: S3StorageUnder
     assert "-" not in await etag(storage.server, storage.prefix + "small")  # one PUT
 
 
-async def test_a_save_cancelled_halfway_aborts_its_multipart_upload(
-    storage: S3StorageUnderTest,
-) -> None:
-    sent = 0
+async def save_under_way(storage: S3StorageUnderTest, key: str, sent: int) -> asyncio.Task[object]:
+    """A save of a source that never ends, once at least ``sent`` bytes went into it."""
+    fed = 0
 
     async def endless() -> AsyncIterator[bytes]:
-        nonlocal sent
+        nonlocal fed
         while True:
-            sent += MIB
+            fed += MIB
             yield BIG[:MIB]
             await asyncio.sleep(0)
 
-    task = asyncio.create_task(storage.save("blob", endless()))
-    while sent < 3 * PART:  # parts 1 and 2 are up, part 3 is filling
+    task: asyncio.Task[object] = asyncio.create_task(storage.save(key, endless()))
+    while fed < sent:
         await asyncio.sleep(0.01)
+    return task
+
+
+async def test_a_save_cancelled_halfway_aborts_its_multipart_upload(
+    storage: S3StorageUnderTest,
+) -> None:
+    task = await save_under_way(storage, "blob", 3 * PART)  # parts 1-2 up, 3 filling
     during = await list_bucket(storage.server, S3_TEST_BUCKET, storage.prefix)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -132,18 +138,7 @@ async def test_a_save_cancelled_halfway_aborts_its_multipart_upload(
 async def test_a_second_cancellation_does_not_skip_the_abort(
     storage: S3StorageUnderTest,
 ) -> None:
-    sent = 0
-
-    async def endless() -> AsyncIterator[bytes]:
-        nonlocal sent
-        while True:
-            sent += MIB
-            yield BIG[:MIB]
-            await asyncio.sleep(0)
-
-    task = asyncio.create_task(storage.save("blob", endless()))
-    while sent < 2 * PART:
-        await asyncio.sleep(0.01)
+    task = await save_under_way(storage, "blob", 2 * PART)
     task.cancel()
     await asyncio.sleep(0)  # the save is now aborting the upload
     task.cancel()
