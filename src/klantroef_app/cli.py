@@ -1,4 +1,4 @@
-"""The ``klantroef`` command: ``serve`` and ``migrate``."""
+"""The ``klantroef`` command: ``serve``, ``migrate`` and ``media probe``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_app.container import make_s3_storage, make_signer
+from klantroef_app.media_commands import add_media_commands, run_media_command
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="do not touch the schema")
 
     commands.add_parser("migrate", help="apply the database migrations and exit")
+    add_media_commands(commands)
 
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             _migrate(settings)
             return 0
+        if args.command == "media":
+            return run_media_command(settings, args)
         return _serve(settings, args)
     except (SettingsError, StartupError) as exc:
         print(f"klantroef: {exc}", file=sys.stderr)

@@ -47,12 +47,14 @@ from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
 from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
-from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
+from klantroef_core.use_cases.media_details import ProbeStoredMedia
+from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenPoster, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
 from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, LogView, RecordView
 
 if TYPE_CHECKING:
+    from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
     from klantroef_adapters.storage.s3 import S3MediaStorage
 
 
@@ -91,6 +93,14 @@ def make_s3_storage(settings: Settings) -> S3MediaStorage:
         secret_access_key=s3.secret_access_key,
         prefix=s3.prefix,
     )
+
+
+def make_media_probe(settings: Settings) -> PyAvMediaProbe:
+    # Imported here: PyAV loads FFmpeg's libraries, which a process that never
+    # uploads (a CLI command, a test of something else) need not pay for.
+    from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
+
+    return PyAvMediaProbe(timeout=settings.probe_timeout)
 
 
 def blobs(settings: Settings) -> str:
@@ -185,6 +195,7 @@ class Container(containers.DeclarativeContainer):
         s3=media_storage,
         none=providers.Object(None),
     )
+    media_probe = providers.Singleton(make_media_probe, settings)
     _shared_state = providers.Singleton(shared_state, settings)
     _sql_token_store = providers.Singleton(SqlTokenStore, engine, clock)
     token_store = providers.Selector(
@@ -266,6 +277,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         max_bytes=_max_upload_bytes,
+        probe=media_probe,
     )
     list_media = providers.Factory(ListMedia, media=media_repository)
     get_media = providers.Factory(GetMedia, media=media_repository)
@@ -286,6 +298,13 @@ class Container(containers.DeclarativeContainer):
         media=media_repository,
         storage=media_storage,
         direct=direct_links,
+    )
+
+    open_poster = providers.Factory(
+        OpenPoster, check=check_stream_token, media=media_repository, storage=media_storage
+    )
+    probe_stored_media = providers.Factory(
+        ProbeStoredMedia, media=media_repository, storage=media_storage, probe=media_probe
     )
 
     # --- use cases: views and analytics ---
