@@ -158,8 +158,8 @@ async def test_the_file_is_stored_under_a_generated_name_with_its_exact_bytes(ap
 
     body = await api.uploaded(data, filename="../../evil.mp4")
 
-    [stored] = list(api.media_dir.iterdir())
-    assert stored.name == body["id"]
+    stored, poster = sorted(api.media_dir.iterdir())
+    assert (stored.name, poster.name) == (body["id"], f"{body['id']}.poster")
     assert stored.read_bytes() == data
     assert body["title"] == "evil"
 
