@@ -13,7 +13,9 @@ from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
 from klantroef_adapters.testing import MediaProbeContract
 from klantroef_adapters.testing.media_files import video_file
 from klantroef_core.errors import UnreadableMedia
-from klantroef_core.ports import StoredMedia
+from klantroef_core.ports import MediaStorage, StoredMedia
+from tests.contract.conftest import S3StorageUnderTest
+from tests.seaweedfs import SeaweedS3
 
 
 class TestPyAvMediaProbe(MediaProbeContract):
@@ -22,6 +24,27 @@ class TestPyAvMediaProbe(MediaProbeContract):
         probe = PyAvMediaProbe(timeout=30)
         yield probe
         probe.close()
+
+
+class TestPyAvMediaProbeOverS3(MediaProbeContract):
+    """The same promises with the files in S3 (the session's SeaweedFS): read by ranges."""
+
+    pytestmark = pytest.mark.seaweedfs
+
+    @pytest.fixture
+    async def adapter(self) -> AsyncIterator[PyAvMediaProbe]:
+        probe = PyAvMediaProbe(timeout=30)
+        yield probe
+        probe.close()
+
+    @pytest.fixture
+    async def storage(self, seaweedfs: SeaweedS3) -> AsyncIterator[MediaStorage]:
+        store = S3StorageUnderTest(seaweedfs)
+        await store.ensure_bucket()
+        try:
+            yield store
+        finally:
+            await store.close()
 
 
 class StallingStorage(InMemoryMediaStorage):
