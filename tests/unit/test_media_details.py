@@ -290,3 +290,9 @@ async def test_a_poster_left_by_an_interrupted_run_is_replaced() -> None:
     assert now is not None
     assert now.poster is not None
     assert PictureFacts(await poster_bytes(storage, now.poster)).codec == "mjpeg"
+
+
+def test_the_probe_is_bounded_by_the_configured_timeout() -> None:
+    container = worlds.world(worlds.settings(probe_timeout=7))
+
+    assert container.media_probe().timeout == 7

@@ -139,3 +139,10 @@ def test_redirect_mode_is_a_flag_of_the_s3_settings(raw: str, redirect: bool) ->
 def test_an_s3_setting_without_a_bucket_is_refused(name: str) -> None:
     with pytest.raises(SettingsError, match=f"{name} is set but KLANTROEF_S3_BUCKET is not"):
         Settings.from_env({name: "x"})
+
+
+def test_the_probe_timeout_is_a_minute_unless_set_and_at_least_a_second() -> None:
+    assert Settings.from_env({}).probe_timeout == 60
+    assert Settings.from_env({"KLANTROEF_PROBE_TIMEOUT": "5"}).probe_timeout == 5
+    with pytest.raises(SettingsError, match="KLANTROEF_PROBE_TIMEOUT must be at least 1"):
+        Settings.from_env({"KLANTROEF_PROBE_TIMEOUT": "0"})
