@@ -13,8 +13,9 @@ Bounds:
 - memory: one decoder thread per stream; frames over ``max_pixels`` (or a side over
   ``max_side``) are refused before any is decoded; a poster decodes from the
   keyframe before its moment to the first frame at or after it (at most
-  ``MAX_POSTER_FRAMES``); a waveform streams the audio through a resampler (mono,
-  8 kHz) into at most ``2 x WAVE_WIDTH`` running peaks, never keeping samples.
+  ``MAX_POSTER_FRAMES``); a waveform streams the audio, reading about 8,000 samples
+  a second of its first channel in place, into at most ``2 x WAVE_WIDTH`` running
+  peaks, never keeping samples.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ POSTER_AT = 0.1
 WAVE_WIDTH = POSTER_WIDTH
 WAVE_HEIGHT = 128
 WAVE_RATE = 8000
-"""Samples a second the waveform is computed from (mono): peaks of the audible envelope."""
+"""About how many samples a second the waveform reads (of one channel): enough for an envelope."""
 MIN_DECODED_SHARE = 0.5
 """Audio that decodes to less than this share of its stated duration is not readable."""
 JPEG_QUALITY = 4
@@ -304,7 +305,7 @@ def _jpeg(frame: av.VideoFrame, aspect: Fraction | None) -> bytes:
 
 
 class _Peaks:
-    """Running peaks over fixed blocks of samples, halving resolution as the audio goes on.
+    """Running peaks (0 to 1) over blocks of samples, halving resolution as the audio goes on.
 
     Holds between ``columns`` and ``2 x columns`` peaks however long the audio is: when
     the list is full, neighbours merge and blocks double.
@@ -313,46 +314,68 @@ class _Peaks:
     def __init__(self, columns: int, block: int = 32) -> None:
         self._columns = columns
         self._block = block
-        self._peaks: list[int] = []
-        self._current = 0
+        self._peaks: list[float] = []
+        self._current = 0.0
         self._filled = 0
 
-    def add(self, samples: memoryview) -> None:
+    def add(self, samples: memoryview, scale: float, centre: float) -> None:
+        """Samples in their own unit: ``centre`` is silence, ``scale`` full scale from it."""
         index, count = 0, len(samples)
         while index < count:
             take = min(self._block - self._filled, count - index)
             piece = samples[index : index + take]
-            self._current = max(self._current, *piece, -min(piece))
+            peak = max(max(piece) - centre, centre - min(piece)) / scale
+            self._current = max(self._current, peak)
             self._filled += take
             index += take
             if self._filled == self._block:
                 self._close_block()
 
     def _close_block(self) -> None:
-        self._peaks.append(self._current)
-        self._current = self._filled = 0
+        self._peaks.append(min(1.0, self._current))
+        self._current, self._filled = 0.0, 0
         if len(self._peaks) >= 2 * self._columns:
             pairs = self._peaks
             self._peaks = [max(pairs[i], pairs[i + 1]) for i in range(0, len(pairs) - 1, 2)]
             self._block *= 2
 
     def columns(self) -> list[float]:
-        """One peak per column, 0 to 1, the whole audio spread over ``columns``."""
+        """One peak per column, the whole audio spread over ``columns``."""
         if self._filled:
             self._close_block()
-        peaks = self._peaks or [0]
-        count = len(peaks)
-        return [
-            max(
-                peaks[
-                    x * count // self._columns : max(
-                        x * count // self._columns + 1, (x + 1) * count // self._columns
-                    )
-                ]
-            )
-            / 32768
-            for x in range(self._columns)
-        ]
+        peaks = self._peaks or [0.0]
+        count, width = len(peaks), self._columns
+        spans = ((x * count // width, (x + 1) * count // width) for x in range(width))
+        return [max(peaks[start : max(start + 1, stop)]) for start, stop in spans]
+
+
+# Sample formats read in place: typecode, full scale, silence.
+_SAMPLES = {
+    "flt": ("f", 1.0, 0.0),
+    "dbl": ("d", 1.0, 0.0),
+    "s16": ("h", 32768.0, 0.0),
+    "s32": ("i", 2147483648.0, 0.0),
+    "u8": ("B", 128.0, 128.0),
+}
+
+
+def _first_channel(frame: av.AudioFrame) -> tuple[memoryview, float, float] | None:
+    """The frame's first channel, about ``WAVE_RATE`` samples a second, read in place.
+
+    None for a sample format not read in place (then a resampler converts it). Every
+    n-th sample rather than a filtered resampling: a waveform shows the envelope, and
+    PyAV's resampler costs more than the decoder per frame.
+    """
+    planar = frame.format.is_planar
+    kind = _SAMPLES.get(frame.format.name.removesuffix("p") if planar else frame.format.name)
+    if kind is None:
+        return None
+    typecode, scale, centre = kind
+    stride = 1 if planar else len(frame.layout.channels)
+    step = max(1, (frame.sample_rate or WAVE_RATE) // WAVE_RATE) * stride
+    width = frame.format.bytes
+    raw: Any = memoryview(frame.planes[0]).cast("B")[: frame.samples * stride * width]
+    return raw.cast(typecode)[::step], scale, centre  # a typecode the stubs cannot narrow
 
 
 def _waveform(
@@ -362,20 +385,25 @@ def _waveform(
     limits: _Limits,
 ) -> Picture:
     stream.codec_context.thread_count = 1
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=WAVE_RATE)
+    resampler: av.AudioResampler | None = None
     peaks = _Peaks(WAVE_WIDTH)
     decoded, bad = 0.0, [0]
 
-    def take(frames: list[av.AudioFrame]) -> None:
-        for out in frames:
-            peaks.add(memoryview(out.planes[0]).cast("B")[: 2 * out.samples].cast("h"))
+    def take(frame: av.AudioFrame) -> None:
+        nonlocal resampler
+        direct = _first_channel(frame)
+        if direct is not None:
+            peaks.add(*direct)
+            return
+        resampler = resampler or av.AudioResampler(format="s16", layout="mono", rate=WAVE_RATE)
+        for out in resampler.resample(frame):
+            peaks.add(memoryview(out.planes[0]).cast("B")[: 2 * out.samples].cast("h"), 32768, 0)
 
     for packet in container.demux(stream):
         limits.check()
         for frame in _decoded(packet, bad):
             decoded += frame.samples / (frame.sample_rate or WAVE_RATE)
-            take(resampler.resample(frame))
-    take(resampler.resample(None))
+            take(frame)
     stated = info.duration_seconds
     if decoded == 0 or (stated is not None and decoded < MIN_DECODED_SHARE * stated):
         raise UnreadableMedia(
