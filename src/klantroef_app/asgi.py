@@ -28,5 +28,6 @@ def build_app(container: Container | None = None) -> Litestar:
     config = HttpConfig(
         trusted_proxies=container.trusted_proxies(),
         public_base_url=settings.public_base_url,
+        cors_origins=frozenset(settings.cors_origins),
     )
     return create_app(use_cases(container), config, on_shutdown=[partial(close, container)])
