@@ -17,3 +17,5 @@ class HttpConfig:
     max_json_body_bytes: int = 64 * 1024
     debug: bool = False
     cors_origins: frozenset[str] = frozenset()
+    media_sources: tuple[str, ...] = ()
+    """Origins a stream GET may redirect players to (the object store, in redirect mode)."""
