@@ -33,6 +33,7 @@ TOKEN_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 """The headers of a response whose body or URL carries a token."""
 NOTHING_TO_LOAD = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 """The Content-Security-Policy of an HTML response that sets none itself: it may load nothing."""
+_LOAD_NOTHING = (b"content-security-policy", NOTHING_TO_LOAD.encode())
 PREFLIGHT_MAX_AGE = b"600"
 
 
@@ -43,6 +44,14 @@ class PublicCors:
     methods: bytes
     request_headers: bytes
     exposed: bytes
+
+    @property
+    def simple(self) -> list[tuple[bytes, bytes]]:
+        """The headers of an answer that is no preflight."""
+        return [
+            (b"access-control-allow-origin", b"*"),
+            (b"access-control-expose-headers", self.exposed),
+        ]
 
 
 STREAM_CORS = PublicCors(
@@ -105,24 +114,29 @@ def security_headers(
             if allow is not None:
                 headers = [(n, v) for n, v in headers if n.lower() != b"allow"]
                 headers.append((b"allow", allow))
-        names = {name.lower() for name, _ in headers}
-        if NOSNIFF[0] not in names:
+        own_nosniff = own_server = own_policy = html = False
+        for name, value in headers:  # one pass: this runs for every response
+            lowered = name.lower()
+            if lowered == b"content-type":
+                html = value[:9].lower() == b"text/html"
+            elif lowered == b"server":
+                own_server = True
+            elif lowered == b"x-content-type-options":
+                own_nosniff = True
+            elif lowered == b"content-security-policy":
+                own_policy = True
+        if not own_nosniff:
             headers.append(NOSNIFF)
-        if SERVER[0] not in names:
+        if not own_server:
             headers.append(SERVER)
-        if b"content-security-policy" not in names and _is_html(headers):
-            headers.append((b"content-security-policy", NOTHING_TO_LOAD.encode()))
-        headers.extend(_cors(scope, headers, cors_origins))
+        if html and not own_policy:
+            headers.append(_LOAD_NOTHING)
+        path = scope["path"]
+        if cors_origins or (path.startswith("/media/") and path.endswith(("/stream", "/view"))):
+            headers.extend(_cors(scope, headers, cors_origins))
         message["headers"] = headers
 
     return add_security_headers
-
-
-def _is_html(headers: list[tuple[bytes, bytes]]) -> bool:
-    return any(
-        name.lower() == b"content-type" and value.lower().startswith(b"text/html")
-        for name, value in headers
-    )
 
 
 def _header(headers: Any, wanted: bytes) -> bytes | None:
@@ -136,26 +150,26 @@ def _cors(
     scope: Scope, response: list[tuple[bytes, bytes]], admin_origins: frozenset[str]
 ) -> list[tuple[bytes, bytes]]:
     """The CORS headers of this response: ``*`` on public routes, the configured origins elsewhere."""
-    public = PUBLIC_ROUTES.fullmatch(scope.get("path", ""))
+    public = PUBLIC_ROUTES.fullmatch(scope["path"])
     if public is None and not admin_origins:
         return []
-    request = scope.get("headers") or ()
-    origin = _header(request, b"origin")
-    preflight = (
-        scope.get("method") == "OPTIONS"
-        and origin is not None
-        and _header(request, b"access-control-request-method") is not None
-    )
-    allowed = origin is not None and origin.decode("latin-1").lower() in admin_origins
+    origin = asked_method = None
+    for name, value in scope["headers"]:  # ASGI header names are lowercase
+        if name == b"origin":
+            origin = bytes(value)
+        elif name == b"access-control-request-method":
+            asked_method = value
+    preflight = scope.get("method") == "OPTIONS" and origin is not None and asked_method is not None
     if public is not None:
         rule = STREAM_CORS if public.group(1) == "stream" else VIEW_CORS
-        headers = [(b"access-control-allow-origin", b"*")]
         if not preflight:
-            return [*headers, (b"access-control-expose-headers", rule.exposed)]
+            return rule.simple
+        allowed = origin is not None and origin.decode("latin-1").lower() in admin_origins
         request_headers = rule.request_headers
         if allowed and rule is VIEW_CORS:  # an admin console may log a view with its bearer
             request_headers = b"Authorization"
-        headers += [
+        headers = [
+            (b"access-control-allow-origin", b"*"),
             (b"access-control-allow-methods", _header(response, b"allow") or rule.methods),
             (b"access-control-max-age", PREFLIGHT_MAX_AGE),
         ]
@@ -163,7 +177,7 @@ def _cors(
             headers.append((b"access-control-allow-headers", request_headers))
         return headers
     headers = [(b"vary", b"Origin")]  # the answer depends on who asks: caches must know
-    if not allowed or origin is None:
+    if origin is None or origin.decode("latin-1").lower() not in admin_origins:
         return headers
     headers.append((b"access-control-allow-origin", origin))
     if not preflight:
