@@ -170,6 +170,12 @@ def test_a_real_server_names_no_software_nor_version(tmp_path: Path, server: str
             httpx.get(running.base_url + "/nowhere"),
             httpx.options(running.base_url + "/media"),
         ]
+        preflight = httpx.options(
+            running.base_url + "/media/any/stream",
+            headers={"origin": "https://blog.example.org", "access-control-request-method": "GET"},
+        )
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "*"
     for response in responses:
         assert response.headers.get_list("server") == ["klantroef"], response.headers
         assert response.headers.get_list("x-content-type-options") == ["nosniff"]
