@@ -13,12 +13,16 @@ import re
 import stat
 import subprocess
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from klantroef_app.container import make_signer
+from klantroef_app.secrets_file import load_secrets
+from klantroef_app.settings import Settings
+from klantroef_core.domain.tokens import AccessClaims
 from tests.live_server import LiveServer, free_port, live_server
 from tests.media_samples import media_file
 from tests.real_servers import CREDENTIALS, SECRETS
@@ -190,6 +194,35 @@ def test_a_session_logged_out_elsewhere_says_to_log_in_again(
         run(["media", "list"], env),
         "your session has expired or was logged out: run klantroef login",
     )
+
+
+def test_an_expired_token_says_to_log_in_again(server: LiveServer, config: Path) -> None:
+    env = logged_in(server, config)
+    keys = Settings(
+        access_secret=SECRETS["KLANTROEF_ACCESS_SECRET"],
+        stream_secret=SECRETS["KLANTROEF_STREAM_SECRET"],
+        ip_hash_secret=SECRETS["KLANTROEF_IP_HASH_SECRET"],
+    )
+    an_hour_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    expired = make_signer(keys, load_secrets(keys)).sign_access(
+        AccessClaims("admin", "t-expired", an_hour_ago, an_hour_ago + timedelta(minutes=30))
+    )
+    kept = json.loads(config.read_text())
+    config.write_text(json.dumps({**kept, "token": expired}))
+
+    one_line_error(
+        run(["media", "list"], env),
+        "your session has expired or was logged out: run klantroef login",
+    )
+
+
+def test_an_address_that_is_not_klantroef_is_one_line(config: Path) -> None:
+    done = run(
+        ["login", "--url", "ftp://127.0.0.1", "--email", EMAIL, "--password-stdin"],
+        cli_env(config),
+        stdin="x\n",
+    )
+    one_line_error(done, "--url must be an http:// or https:// address, not 'ftp://127.0.0.1'")
 
 
 def test_logout_revokes_the_token_and_forgets_it(server: LiveServer, config: Path) -> None:

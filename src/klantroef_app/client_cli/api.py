@@ -95,3 +95,29 @@ class Api:
         if response.status_code == 401 and self._authenticated:
             raise ClientError(SESSION_OVER)
         raise ClientError(problem_detail(response))
+
+    def json(
+        self, method: str, path: str, *, expect: Iterable[int] = (200,), **options: Any
+    ) -> Answer:
+        """The JSON object the server answered; a ClientError if it answered anything else."""
+        response = self.request(method, path, expect=expect, **options)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise ClientError(f"{self.url} did not answer like a Klantroef server")
+        return Answer(self.url, body)
+
+
+class Answer:
+    """A JSON object from the server; a field it lacks is a ClientError, not a KeyError."""
+
+    def __init__(self, url: str, body: dict[str, Any]) -> None:
+        self._url = url
+        self._body = body
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._body:
+            raise ClientError(f"{self._url} did not answer like a Klantroef server ({name}?)")
+        return self._body[name]

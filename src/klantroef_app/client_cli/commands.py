@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from klantroef_app.client_cli import config
-from klantroef_app.client_cli.api import Api, check_url, media_path
+from klantroef_app.client_cli.api import Answer, Api, check_url, media_path
 from klantroef_app.client_cli.charts import per_day_chart
 from klantroef_app.client_cli.config import ClientError, Credentials
 from klantroef_app.client_cli.upload import MultipartFile
@@ -45,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     except ClientError as exc:
         print(f"klantroef: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # the file to upload, or the credentials' folder
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"klantroef: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("klantroef: interrupted", file=sys.stderr)
         return 130
@@ -65,9 +69,7 @@ def login(args: argparse.Namespace) -> None:
     else:
         raise ClientError("no terminal to ask the password on: use --password-stdin")
     with Api(url) as api:
-        answer = api.request(
-            "POST", "/auth/login", json={"email": args.email, "password": password}
-        ).json()
+        answer = api.json("POST", "/auth/login", json={"email": args.email, "password": password})
     path = config.save(Credentials(url, args.email, answer["token"], answer["expires_at"]))
     print(f"logged in to {url} as {args.email} until {answer['expires_at']} (token in {path})")
 
@@ -110,7 +112,7 @@ def upload(args: argparse.Namespace) -> None:
     with handle, api, progress:
         body = MultipartFile(handle, path.name, args.title)
         task = progress.add_task(path.name, total=body.size)
-        media = api.request(
+        media = api.json(
             "POST",
             "/media",
             expect=(201,),
@@ -119,7 +121,7 @@ def upload(args: argparse.Namespace) -> None:
                 "content-type": body.content_type,
                 "content-length": str(body.content_length),
             },
-        ).json()
+        )
     print(
         f"uploaded {media['id']}: {media['title']} "
         f"({media['content_type']}, {_size(media['size_bytes'])})"
@@ -136,8 +138,9 @@ def list_media(args: argparse.Namespace) -> None:
             params: dict[str, Any] = {"limit": PAGE_SIZE}
             if cursor:
                 params["cursor"] = cursor
-            page = api.request("GET", "/media", params=params).json()
-            for item in page["items"]:
+            page = api.json("GET", "/media", params=params)
+            for raw in page["items"]:
+                item = Answer(api.url, raw if isinstance(raw, dict) else {})
                 if shown == 0:
                     print(f"{'ID':<36}  {'TYPE':<5}  {'SIZE':>10}  {'CREATED':<20}  TITLE")
                 created = item["created_at"][:19].replace("T", " ")
@@ -156,7 +159,7 @@ def list_media(args: argparse.Namespace) -> None:
 def link(args: argparse.Namespace) -> None:
     _, api = _signed_in()
     with api:
-        issued = api.request("GET", media_path(args.media_id, "/stream-url")).json()
+        issued = api.json("GET", media_path(args.media_id, "/stream-url"))
     print(issued["url"])
     print(f"expires at {issued['expires_at']}", file=sys.stderr)
 
@@ -164,8 +167,8 @@ def link(args: argparse.Namespace) -> None:
 def analytics(args: argparse.Namespace) -> None:
     _, api = _signed_in()
     with api:
-        media = api.request("GET", media_path(args.media_id)).json()
-        report = api.request("GET", media_path(args.media_id, "/analytics")).json()
+        media = api.json("GET", media_path(args.media_id))
+        report = api.json("GET", media_path(args.media_id, "/analytics"))
     width = max(10, min(50, Console().width - 24))
     print(f"{media['title']} ({media['id']})")
     print(f"total views  {report['total_views']}")
