@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,3 +90,19 @@ def test_a_file_that_shrinks_while_sent_is_refused(tmp_path: Path) -> None:
         path.write_bytes(b"x" * 10)  # truncated after its size was taken
         with pytest.raises(ClientError, match="shorter"):
             list(body.chunks(lambda _n: None))
+
+
+def test_the_client_commands_load_nothing_of_the_server() -> None:
+    """What keeps ``klantroef media ...`` quick to start: no Litestar, SQLAlchemy, Redis."""
+    probe = (
+        "import sys\n"
+        "from klantroef_app import console, client_cli\n"
+        "import klantroef_app.client_cli.commands\n"
+        "heavy = ('litestar', 'sqlalchemy', 'redis', 'alembic', 'klantroef_app.container',"
+        " 'klantroef_app.cli', 'klantroef_http', 'klantroef_adapters')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
