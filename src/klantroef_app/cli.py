@@ -1,4 +1,5 @@
-"""The ``klantroef`` command: ``serve``, ``migrate`` and ``media probe``."""
+"""The ``klantroef`` command: ``serve`` and ``migrate``; the others register here (admin_cli,
+client_cli, media_commands)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from collections.abc import Sequence
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app import admin_cli, client_cli, media_commands
 from klantroef_app.container import make_s3_storage, make_signer
-from klantroef_app.media_commands import add_media_commands, run_media_command
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
@@ -35,9 +36,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="do not touch the schema")
 
     commands.add_parser("migrate", help="apply the database migrations and exit")
-    add_media_commands(commands)
+    admin_cli.register(commands)  # create-admin, rotate-keys
+    client_cli.register(commands)  # login, logout, media ...
+    media_commands.register(commands)  # media probe (beside the client's media ...)
 
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):  # the commands registered above run themselves
+        return int(args.run(args))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -46,8 +51,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             _migrate(settings)
             return 0
-        if args.command == "media":
-            return run_media_command(settings, args)
         return _serve(settings, args)
     except (SettingsError, StartupError) as exc:
         print(f"klantroef: {exc}", file=sys.stderr)
@@ -142,6 +145,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             access_log=False,
+            server_header=False,  # the app names itself, without a version
         )
         return 0
     from granian import Granian

@@ -11,33 +11,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from typing import Any
 
 from klantroef_app.container import Container, bootstrap, close
-from klantroef_app.settings import Settings
+from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.domain.media import Media
 
 PAGE = 100
 logger = logging.getLogger("klantroef.media")
 
 
-def add_media_commands(commands: Any) -> None:
-    """Add ``media probe`` to the ``klantroef`` command's subcommands."""
-    media = commands.add_parser("media", help="maintenance of stored media")
-    actions = media.add_subparsers(dest="media_command", required=True)
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``media probe`` to the ``klantroef`` command, under its ``media`` group.
+
+    The group is the client commands' when they registered first, else made here.
+    """
+    media = commands.choices.get("media") or commands.add_parser("media", help="media items")
+    actions = next(
+        (a for a in media._actions if isinstance(a, argparse._SubParsersAction)),
+        None,
+    ) or media.add_subparsers(dest="media_command", required=True)
     probe = actions.add_parser(
-        "probe", help="read the metadata and make the poster of items that have none"
+        "probe",
+        help="on the server's host: read the metadata and make the poster of items that have none",
     )
     probe.add_argument("--all", action="store_true", help="every item without metadata")
     probe.add_argument("ids", nargs="*", metavar="ID", help="these items")
+    probe.set_defaults(run=run)
 
 
-def run_media_command(settings: Settings, args: argparse.Namespace) -> int:
-    """Run ``klantroef media ...``; 0 when every item asked for was read (or had been)."""
+def run(args: argparse.Namespace) -> int:
+    """``klantroef media probe``: 0 when every item asked for was read (or had been)."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if not args.all and not args.ids:
-        print("klantroef media probe: name items by ID, or give --all")
+        print("klantroef media probe: name items by ID, or give --all", file=sys.stderr)
+        return 2
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"klantroef: {exc}", file=sys.stderr)
         return 2
     if settings.in_memory:
         print("nothing to probe: with memory:// no item outlives its process")

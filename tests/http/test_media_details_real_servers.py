@@ -89,7 +89,7 @@ class Deployment:
             **self.env,
         }
         return subprocess.run(
-            [sys.executable, "-m", "klantroef_app.cli", *args],
+            [sys.executable, "-m", "klantroef_app.console", *args],
             env=environment,
             capture_output=True,
             text=True,

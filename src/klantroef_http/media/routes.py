@@ -35,6 +35,7 @@ from klantroef_http.media.openapi import (
     StreamUrlOperation,
     UploadOperation,
 )
+from klantroef_http.media.play_page import play_page, player_script
 from klantroef_http.media.posters import poster_response
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
 from klantroef_http.media.streaming import plan_stream, stream_response
@@ -133,9 +134,13 @@ class MediaController(Controller):
         media_id: FromPath[str],
     ) -> StreamUrlOut:
         issued = await issue_stream_link(media_id)
-        path = f"/media/{quote(media_id, safe='')}/stream?token={quote(issued.token, safe='')}"
+        base = f"{public_base_url(request)}/media/{quote(media_id, safe='')}"
+        query = f"?token={quote(issued.token, safe='')}"
         return StreamUrlOut(
-            url=public_base_url(request) + path, token=issued.token, expires_at=issued.expires_at
+            url=f"{base}/stream{query}",
+            token=issued.token,
+            expires_at=issued.expires_at,
+            play_url=f"{base}/play{query}",
         )
 
 
@@ -184,4 +189,10 @@ async def poster_media(
     return await poster_response(await open_poster(media_id, token), request)
 
 
-media_routes: list[ControllerRouterHandler] = [MediaController, stream_media, poster_media]
+media_routes: list[ControllerRouterHandler] = [
+    MediaController,
+    stream_media,
+    poster_media,
+    play_page,
+    player_script,
+]
