@@ -185,7 +185,7 @@ class S3MediaStorage:
         secret_access_key: str | None = None,
         prefix: str = "",
         part_size: int = 8 * MIB,
-        read_chunk: int = MIB,
+        read_chunk: int = 64 * 1024,
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
         max_attempts: int = 2,

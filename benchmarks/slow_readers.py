@@ -1,0 +1,180 @@
+"""Resident memory of a real ``klantroef serve`` while many clients read a stream slowly.
+
+    .venv/bin/python -m benchmarks.slow_readers [--readers 100] [--size-mib 200]
+        [--seconds 30] [--rate 1024] [--server granian|uvicorn] [--range bytes=0-]
+
+Starts the server on a fresh data folder (SQLite, local media folder), uploads one
+file, then opens ``--readers`` raw sockets (receive buffer 4 KiB) that each ask for
+``--range`` of it and read ``--rate`` bytes a second for ``--seconds``, then close.
+The RSS of the server's process tree is reported before, at its peak while they read,
+right after they close and ten seconds later; and the server's open file descriptors.
+Issue 11: before the fix, 100 readers took a granian worker from ~107 MB to ~962 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+
+from benchmarks.upload_memory import CREDENTIALS, MIB, multipart_stream, server, tree_rss
+
+
+def tree_fds(root: int) -> int:
+    """Open file descriptors of ``root`` and its children."""
+    return sum(fd_kinds(root).values())
+
+
+def fd_kinds(root: int) -> dict[str, int]:
+    """Open file descriptors of ``root`` and its children by kind (socket, a file's suffix)."""
+    kinds: dict[str, int] = {}
+    for pid in _tree(root):
+        try:
+            names = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for name in names:
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{name}")
+            except OSError:
+                continue
+            kind = target.split(":", 1)[0] if ":" in target else Path(target).suffix or target
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
+def _tree(root: int) -> Iterator[int]:
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+    stack = [root]
+    while stack:
+        pid = stack.pop()
+        stack.extend(parents.get(pid, []))
+        yield pid
+
+
+def slow_reader(url: str, byte_range: str | None, receive_buffer: int = 4096) -> socket.socket:
+    """A connected socket that has sent its GET and will be read slowly."""
+    parts = urlsplit(url)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+    if byte_range:
+        request += f"Range: {byte_range}\r\n"
+    sock.sendall((request + "\r\n").encode())
+    sock.setblocking(False)
+    return sock
+
+
+def read_slowly(sockets: list[socket.socket], seconds: float, rate: int) -> int:
+    """Read ``rate`` bytes a second from each socket for ``seconds``; the bytes read."""
+    received = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for sock in sockets:
+            with contextlib.suppress(BlockingIOError):
+                received += len(sock.recv(rate))
+        time.sleep(1)
+    return received
+
+
+@dataclass
+class Figures:
+    readers: int
+    before: float
+    peak: float
+    closed: float
+    later: float
+    fds_before: int
+    fds_peak: int
+    fds_later: int
+    received: int
+    kinds_later: dict[str, int]
+
+
+def run(kind: str, readers: int, size: int, seconds: float, rate: int, span: str) -> Figures:
+    with (
+        tempfile.TemporaryDirectory(prefix="klantroef-slow-") as tmp,
+        server(Path(tmp), kind, size + MIB) as (base, pid),
+        httpx.Client(base_url=base, timeout=600) as http,
+    ):
+        http.post("/auth/signup", json=CREDENTIALS)
+        token = http.post("/auth/login", json=CREDENTIALS).json()["token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        body, length = multipart_stream(size, "slow-boundary-0123456789")
+        headers = {
+            **auth,
+            "content-type": "multipart/form-data; boundary=slow-boundary-0123456789",
+            "content-length": str(length),
+        }
+        uploaded = http.post("/media", content=body, headers=headers)
+        uploaded.raise_for_status()
+        link = http.get(f"/media/{uploaded.json()['id']}/stream-url", headers=auth).json()["url"]
+        assert http.get(link, headers={"Range": "bytes=0-0"}).status_code == 206
+        time.sleep(1)
+        before, fds_before = tree_rss(pid), tree_fds(pid)
+        sockets = [slow_reader(link, span or None) for _ in range(readers)]
+        peak, fds_peak, received = before, fds_before, 0
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            received += read_slowly(sockets, 1, rate)
+            peak, fds_peak = max(peak, tree_rss(pid)), max(fds_peak, tree_fds(pid))
+        for sock in sockets:
+            sock.close()
+        time.sleep(1)
+        closed = tree_rss(pid)
+        time.sleep(10)
+        return Figures(
+            readers,
+            before / MIB,
+            peak / MIB,
+            closed / MIB,
+            tree_rss(pid) / MIB,
+            fds_before,
+            fds_peak,
+            tree_fds(pid),
+            received,
+            fd_kinds(pid),
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--readers", type=int, default=100)
+    parser.add_argument("--size-mib", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--rate", type=int, default=1024, help="bytes a second per reader")
+    parser.add_argument("--range", default="bytes=0-", help="the Range header ('' for none)")
+    parser.add_argument("--server", choices=("granian", "uvicorn"), action="append")
+    args = parser.parse_args()
+    for kind in args.server or ["granian", "uvicorn"]:
+        f = run(kind, args.readers, args.size_mib * MIB, args.seconds, args.rate, args.range)
+        print(
+            f"{kind}: {f.readers} readers of {args.size_mib} MiB ({args.range or 'whole'}) "
+            f"at {args.rate} B/s for {args.seconds:.0f} s: RSS before {f.before:.1f} MiB, "
+            f"peak {f.peak:.1f} MiB (+{f.peak - f.before:.1f}), 1 s after closing "
+            f"{f.closed:.1f} MiB, 11 s after {f.later:.1f} MiB; fds {f.fds_before} -> "
+            f"{f.fds_peak} -> {f.fds_later} {f.kinds_later}; {f.received / MIB:.1f} MiB read by the clients"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
