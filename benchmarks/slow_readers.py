@@ -14,73 +14,23 @@ Issue 11: before the fix, 100 readers took a granian worker from ~107 MB to ~962
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import httpx
+from tests.hostile_clients import (
+    close_all,
+    fd_kinds,
+    read_a_little,
+    slow_reader,
+    tree_fds,
+    tree_rss,
+)
 
-from benchmarks.upload_memory import CREDENTIALS, MIB, multipart_stream, server, tree_rss
-
-
-def tree_fds(root: int) -> int:
-    """Open file descriptors of ``root`` and its children."""
-    return sum(fd_kinds(root).values())
-
-
-def fd_kinds(root: int) -> dict[str, int]:
-    """Open file descriptors of ``root`` and its children by kind (socket, a file's suffix)."""
-    kinds: dict[str, int] = {}
-    for pid in _tree(root):
-        try:
-            names = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
-            continue
-        for name in names:
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{name}")
-            except OSError:
-                continue
-            kind = target.split(":", 1)[0] if ":" in target else Path(target).suffix or target
-            kinds[kind] = kinds.get(kind, 0) + 1
-    return kinds
-
-
-def _tree(root: int) -> Iterator[int]:
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    stack = [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(parents.get(pid, []))
-        yield pid
-
-
-def slow_reader(url: str, byte_range: str | None, receive_buffer: int = 4096) -> socket.socket:
-    """A connected socket that has sent its GET and will be read slowly."""
-    parts = urlsplit(url)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
-    sock.connect((parts.hostname or "127.0.0.1", parts.port or 80))
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    request = f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-    if byte_range:
-        request += f"Range: {byte_range}\r\n"
-    sock.sendall((request + "\r\n").encode())
-    sock.setblocking(False)
-    return sock
+from benchmarks.upload_memory import CREDENTIALS, MIB, multipart_stream, server
 
 
 def read_slowly(sockets: list[socket.socket], seconds: float, rate: int) -> int:
@@ -88,9 +38,7 @@ def read_slowly(sockets: list[socket.socket], seconds: float, rate: int) -> int:
     received = 0
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        for sock in sockets:
-            with contextlib.suppress(BlockingIOError):
-                received += len(sock.recv(rate))
+        received += read_a_little(sockets, rate)
         time.sleep(1)
     return received
 
@@ -136,8 +84,7 @@ def run(kind: str, readers: int, size: int, seconds: float, rate: int, span: str
         while time.monotonic() < deadline:
             received += read_slowly(sockets, 1, rate)
             peak, fds_peak = max(peak, tree_rss(pid)), max(fds_peak, tree_fds(pid))
-        for sock in sockets:
-            sock.close()
+        close_all(sockets)
         time.sleep(1)
         closed = tree_rss(pid)
         time.sleep(10)
