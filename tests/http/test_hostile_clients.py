@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -215,3 +216,50 @@ def test_an_upload_cut_halfway_leaves_nothing_and_stops_no_one(served: Served) -
     assert served.http.get("/media", headers=served.auth).json()["items"] == listed
     assert fds_back_to(served, fds_before), fd_kinds(served.pid)
     assert_others_are_answered(served)
+
+
+def raw_exchange(served: Served, request: bytes) -> bytes:
+    """Send ``request`` as is and return what came back before the server closed or paused."""
+    with socket.create_connection(served.address(), timeout=PROMPT) as sock:
+        sock.sendall(request)
+        reply = b""
+        try:
+            while b"\r\n\r\n" not in reply:
+                piece = sock.recv(65536)
+                if not piece:
+                    break
+                reply += piece
+        except (TimeoutError, ConnectionResetError):
+            pass
+    return reply
+
+
+def hostile_requests(served: Served) -> list[tuple[str, bytes]]:
+    path = urlsplit(served.link)
+    stream = f"{path.path}?{path.query}".encode()
+    head = b"Host: localhost\r\n"
+    return [
+        ("raw 0xFF in the path", b"GET /media/\xff\xfe/stream?token=x HTTP/1.1\r\n" + head + b"\r\n"),
+        ("escaped 0xFF in the path", b"GET /media/%FF%FE/stream HTTP/1.1\r\n" + head + b"\r\n"),
+        ("raw 0xFF in the query", b"GET " + stream + b"\xff HTTP/1.1\r\n" + head + b"\r\n"),
+        ("0xFF in a bearer", b"GET /auth/me HTTP/1.1\r\n" + head + b"Authorization: Bearer \xff\xfe\r\n\r\n"),
+        ("0xFF in Range", b"GET " + stream + b" HTTP/1.1\r\n" + head + b"Range: bytes=\xff-\r\n\r\n"),
+        ("5000 ranges", b"GET " + stream + b" HTTP/1.1\r\n" + head + b"Range: bytes=" + b",".join([b"0-0"] * 5000) + b"\r\n\r\n"),
+        ("overflowing Range", b"GET " + stream + b" HTTP/1.1\r\n" + head + b"Range: bytes=" + b"9" * 400 + b"-\r\n\r\n"),
+        ("overflowing Content-Length", b"POST /auth/login HTTP/1.1\r\n" + head + b"Content-Type: application/json\r\nContent-Length: " + b"9" * 40 + b"\r\n\r\n{}"),
+        ("negative Content-Length", b"POST /auth/login HTTP/1.1\r\n" + head + b"Content-Length: -5\r\n\r\n{}"),
+        ("a 200 KB header", b"GET /health/live HTTP/1.1\r\n" + head + b"X-Big: " + b"a" * 200_000 + b"\r\n\r\n"),
+        ("a bare LF in a header", b"GET /health/live HTTP/1.1\r\n" + head + b"X-A: b\nX-Injected: c\r\n\r\n"),
+        ("CRLF escaped in the token", b"GET " + stream + b"%0D%0AX-Injected:%20yes HTTP/1.1\r\n" + head + b"\r\n"),
+    ]  # fmt: skip
+
+
+def test_requests_the_server_parses_itself_never_get_a_server_error(served: Served) -> None:
+    """Malformed bytes the server's own parser sees first: an answer below 500, or a close."""
+    for name, request in hostile_requests(served):
+        reply = raw_exchange(served, request)
+        if reply:
+            status = int(reply.split(b" ", 2)[1])
+            assert status < 500, (name, reply[:300])
+            assert b"\r\nx-injected" not in reply.lower(), (name, reply[:300])
+        assert_others_are_answered(served)
