@@ -218,3 +218,16 @@ class Settings:
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
         )
+
+
+def client_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``klantroef login`` keeps the server URL and token, for this user alone.
+
+    ``KLANTROEF_CLI_CONFIG`` if set, else ``$XDG_CONFIG_HOME/klantroef/credentials.json``
+    (``~/.config`` when ``XDG_CONFIG_HOME`` is unset).
+    """
+    env = os.environ if env is None else env
+    if explicit := env.get("KLANTROEF_CLI_CONFIG"):
+        return Path(explicit)
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "klantroef" / "credentials.json"
