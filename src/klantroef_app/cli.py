@@ -146,6 +146,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             access_log=False,
+            server_header=False,  # the app names itself, without a version
         )
         return 0
     from granian import Granian
