@@ -326,6 +326,16 @@ def audio_m4a(size: int, *, seed: int = 1) -> bytes:
     return padded(tiny_m4a(), size, seed)
 
 
+def mp4_start(size: int) -> bytes:
+    """The first bytes of a real MP4 of exactly ``size`` bytes, whatever bytes follow them:
+    :func:`tiny_mp4`, then the header of a ``free`` box (64-bit size) holding the rest."""
+    clip = tiny_mp4()
+    rest = size - len(clip)
+    if rest < 16:
+        raise ValueError(f"a real MP4 takes at least {len(clip) + 16} bytes, not {size}")
+    return clip + struct.pack(">I", 1) + b"free" + struct.pack(">Q", rest)
+
+
 def media_file(size: int, head: bytes | None = None, *, seed: int = 1) -> bytes:
     """``size`` bytes of a file uploads accept, different for each ``seed``.
 
