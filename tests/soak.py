@@ -23,6 +23,10 @@ what was sent, retries every logged-out token on both processes, looks for
 temporary files and strays in the media folder, replays each client's views
 through a 60-second window, and reads the processes' resident memory sampled
 throughout. Anything wrong is a *finding*; a clean soak has none.
+
+Knobs (test settings, not the service's): ``KLANTROEF_SOAK_SECONDS`` (the test's),
+``KLANTROEF_SOAK_SEED`` (the actors' choices; the interleaving is the machine's)
+and ``KLANTROEF_SOAK_RSS_GROWTH_MIB`` (the memory bound, see ``audit_memory``).
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ VIEWER_ADDRESSES = [f"203.0.113.{n}" for n in range(1, 255)] + [
 # Containers whose sniffing needs only their first bytes, so random bytes may follow.
 HEADS = [MEDIA_SAMPLES[name] for name in ("mp4 isom", "m4a", "mov", "webm", "matroska")]
 MEMORY_SAMPLE_EVERY = 1.0
+AUDITOR_TOKEN_LIFE = 1800.0  # the access token lives 3600 s: soaks may outlive it
 MIX = (  # what every soak must have done at least once
     "login 200",
     "upload 201",
@@ -121,12 +126,22 @@ class MemoryCurve:
         return [rss for _, rss in self.samples[n * index // 3 : n * (index + 1) // 3]]
 
     def last_third_growth(self) -> int:
-        """Median RSS of the last tenth minus median RSS of the last third's first tenth."""
-        last = self.third(2)
+        """RSS growth over the last third, from a least-squares line through its samples
+        (a single sample's spike, a big upload's buffers, moves it little)."""
+        n = len(self.samples)
+        last = self.samples[n * 2 // 3 :]
         if len(last) < 4:
             return 0
-        tenth = max(len(last) // 10, 2)
-        return int(statistics.median(last[-tenth:]) - statistics.median(last[:tenth]))
+        times = [moment for moment, _ in last]
+        slope = statistics.linear_regression(times, [float(rss) for _, rss in last]).slope
+        return int(slope * (times[-1] - times[0]))
+
+    def curve(self, points: int = 11) -> list[float]:
+        """RSS in MiB at evenly spaced moments of the run (start, each tenth, end)."""
+        if not self.samples:
+            return []
+        last = len(self.samples) - 1
+        return [self.samples[last * k // (points - 1)][1] / MIB for k in range(points)]
 
     def figures(self) -> str:
         def mib(value: float) -> str:
@@ -136,10 +151,11 @@ class MemoryCurve:
         if not rss:
             return "no samples"
         thirds = " / ".join(mib(statistics.median(self.third(i) or [0])) for i in range(3))
-        files = f", open files {min(self.open_files)}-{max(self.open_files)}"
+        curve = " ".join(f"{value:.0f}" for value in self.curve())
         return (
             f"RSS MiB start {mib(rss[0])}, medians by third {thirds}, peak {mib(max(rss))}, "
-            f"end {mib(rss[-1])}, last-third growth {mib(self.last_third_growth())}{files}"
+            f"end {mib(rss[-1])}, last-third growth (fitted) {mib(self.last_third_growth())}; "
+            f"by tenths: {curve}; open files {min(self.open_files)}-{max(self.open_files)}"
         )
 
 
@@ -271,7 +287,9 @@ class Soak:
         self.deleted: list[str] = []
         self.admins: list[Admin] = []
         self.revoked: list[str] = []
+        self.auditor = Admin("auditor@example.com", "correct horse battery")
         self.auditor_token = ""
+        self.auditor_since = 0.0
         self.deadline = 0.0
         self.admin_serial = 0
         self.login_addresses = [f"192.0.2.{n}" for n in range(1, 255)]
@@ -371,11 +389,11 @@ class Soak:
 
     async def set_up(self) -> None:
         """The first admin signs up alone, then signs up the workers' admins; a few items."""
-        first = Admin("auditor@example.com", "correct horse battery")
-        signed = await self.call("signup", 0, "POST", "/auth/signup", json=vars(first))
+        signed = await self.call("signup", 0, "POST", "/auth/signup", json=vars(self.auditor))
         assert signed is not None
         assert signed.status_code == 201, signed.text
-        self.auditor_token = await self.login(first, 1) or ""
+        self.auditor_token = await self.login(self.auditor, 1) or ""
+        self.auditor_since = time.monotonic()
         assert self.auditor_token, "the first admin cannot log in"
         for _ in range(ADMIN_WORKERS):
             await self.sign_up_admin(self.auditor_token)
@@ -865,6 +883,8 @@ class Soak:
         if not live:
             await asyncio.sleep(0.05)
             return
+        if time.monotonic() - self.auditor_since > AUDITOR_TOKEN_LIFE:  # long soaks
+            await self.renew_auditor_token()
         item = self.random.choice(live)
         with self.using(item):
             acknowledged, clients = item.acknowledged, len(item.by_client)
@@ -891,6 +911,17 @@ class Soak:
             if sum(report["views_per_day"].values()) != total:
                 self.report.find(f"analytics of {item.id}: days do not add up: {report}")
         await asyncio.sleep(0.02)
+
+    async def renew_auditor_token(self) -> None:
+        """Before the access token expires (an hour): log in again, and the old one out."""
+        old, self.auditor_since = self.auditor_token, time.monotonic()
+        self.auditor_token = await self.login(self.auditor, self.pick()) or old
+        if self.auditor_token != old:
+            out = await self.call(
+                "logout", self.pick(), "POST", "/auth/logout", headers=_bearer(old)
+            )
+            if self.expect(out, 204, what="the auditor's logout"):
+                self.revoked.append(old)
 
     # --- the audit --------------------------------------------------------------------
 
