@@ -1,4 +1,4 @@
-"""The ``klantroef`` command: ``serve`` and ``migrate``."""
+"""The ``klantroef`` command: ``serve`` and ``migrate``; the others register here (admin_cli, client_cli)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,16 @@ from collections.abc import Sequence
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app import admin_cli, client_cli
 from klantroef_app.container import make_s3_storage, make_signer
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
 
 APP_FACTORY = "klantroef_app.asgi:build_app"
+GRANIAN_BUFFER = 128 * 1024
+"""granian's per-connection buffer (HTTP/1 read and write, HTTP/2 send): also the longest
+request head it reads (a larger one is answered 431)."""
 logger = logging.getLogger("klantroef")
 
 
@@ -34,8 +38,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="do not touch the schema")
 
     commands.add_parser("migrate", help="apply the database migrations and exit")
+    admin_cli.register(commands)  # create-admin, rotate-keys
+    client_cli.register(commands)  # login, logout, media ...
 
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):  # the commands registered above run themselves
+        return int(args.run(args))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -138,10 +146,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             access_log=False,
+            server_header=False,  # the app names itself, without a version
         )
         return 0
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings, HTTP2Settings
 
     Granian(
         APP_FACTORY,
@@ -150,6 +160,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=args.workers,
         factory=True,
+        # What a connection may hold in the server's own buffer: with granian's default
+        # (400 KiB) a hundred slow readers pinned ~45 MB more (ARCHITECTURE.md, backpressure).
+        http1_settings=HTTP1Settings(max_buffer_size=GRANIAN_BUFFER),
+        http2_settings=HTTP2Settings(max_send_buffer_size=GRANIAN_BUFFER),
     ).serve()
     return 0
 
