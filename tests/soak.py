@@ -1080,6 +1080,17 @@ class Soak:
                 )
 
     def audit_memory(self) -> None:
+        """Memory is flat: the fitted RSS growth over the last third stays under 16 MiB.
+
+        Measured (busy 2-core machine, granian, one worker each): RSS climbs from
+        ~176 to ~195 MiB in the first tenth (imports, pools, allocator arenas), then
+        wanders in a band of about +-5 MiB (20 MiB uploads pass through 1 MiB
+        buffers); the fitted last-third growth was -5.4 to +1.8 MiB over 60 s, 600 s
+        and 1200 s runs. 16 MiB is three times the largest seen, and far below
+        what a leak of one write buffer per upload (~250 uploads a third in a 600 s
+        run) or of a kilobyte per request (~30,000 a third) would add there; in the
+        60 s run the bound catches only such gross leaks.
+        """
         bound = int(os.environ.get("KLANTROEF_SOAK_RSS_GROWTH_MIB", "16")) * MIB
         for n, curve in enumerate(self.report.memory):
             growth = curve.last_third_growth()
