@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.view_log import InMemoryViewLog
-from klantroef_adapters.sql.engine import SqlEngine
+from klantroef_adapters.sql.engine import BoundedEngine, SqlEngine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from klantroef_adapters.sql.tables import view_days, view_totals
 from klantroef_adapters.sql.tables import views as view_rows
@@ -87,7 +86,7 @@ async def test_a_view_that_loses_a_deadlock_is_retried_and_counted_once(
         item = a_media()
         await media.add(item)
         await views.record(a_view(item.id, viewed_at=MIDNIGHT))
-        assert isinstance(engine, AsyncEngine)  # MariaDB: the real async engine
+        assert isinstance(engine, BoundedEngine)  # MariaDB: the async engine, bounded
         async with engine.connect() as rival:
             await rival.begin()
             # Weigh the rival down, so InnoDB picks the view as the deadlock victim.
