@@ -87,8 +87,7 @@ async def test_a_view_that_loses_a_deadlock_is_retried_and_counted_once(
         await media.add(item)
         await views.record(a_view(item.id, viewed_at=MIDNIGHT))
         assert isinstance(engine, BoundedEngine)  # MariaDB: the async engine, bounded
-        async with engine.connect() as rival:
-            await rival.begin()
+        async with engine.begin() as rival:
             # Weigh the rival down, so InnoDB picks the view as the deadlock victim.
             await rival.execute(
                 insert(view_rows),
