@@ -220,7 +220,10 @@ class Container(containers.DeclarativeContainer):
     analytics_cache = providers.Selector(
         _shared_state,
         redis=providers.Singleton(
-            RedisAnalyticsCache, redis, ttl=settings.provided.analytics_cache_ttl
+            RedisAnalyticsCache,
+            redis,
+            ttl=settings.provided.analytics_cache_ttl,
+            totals=view_log,  # a hit is served only if the log's total still matches
         ),
         sql=providers.Singleton(NoAnalyticsCache),
         embedded=_local_analytics_cache,
