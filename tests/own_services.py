@@ -265,3 +265,65 @@ def own_mariadb() -> Iterator[OwnMariaDB]:
         with suppress(ProcessLookupError):
             server.kill()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+# --- small disks ------------------------------------------------------------------------
+
+
+@contextmanager
+def small_disk(folder: Path, size_bytes: int) -> Iterator[str]:
+    """``folder`` as a file system that fills up at ``size_bytes``; yields how.
+
+    A tmpfs of that size where this process may mount one (root, as in CI); else the
+    folder stays on its disk and the caller must limit the server's file size with
+    :func:`limit_file_size` (``prlimit --fsize``: writes past it fail with EFBIG).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_bytes},mode=0755", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        yield "fsize"
+        return
+    try:
+        yield "tmpfs"
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, check=False)
+
+
+def limit_file_size(pids: list[int], size_bytes: int) -> None:
+    """RLIMIT_FSIZE on running processes: a write past ``size_bytes`` fails (EFBIG;
+    Python ignores SIGXFSZ)."""
+    for pid in pids:
+        subprocess.run(["prlimit", f"--pid={pid}", f"--fsize={size_bytes}"], check=True)
+
+
+@contextmanager
+def read_only(folder: Path, how: str) -> Iterator[None]:
+    """``folder`` read-only while the block runs: the tmpfs remounted ``ro``, or (not
+    root) its mode 0555; root ignores modes, so a plain folder cannot be made read-only."""
+    if how == "tmpfs":
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        try:
+            yield
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(folder)], check=True)
+        return
+    if os.geteuid() == 0:
+        pytest.skip("cannot make a folder read-only for root without mounting")
+    mode = folder.stat().st_mode
+    folder.chmod(0o555)
+    try:
+        yield
+    finally:
+        folder.chmod(mode)
+
+
+def process_group(pid: int) -> list[int]:
+    """Every process in ``pid``'s process group (a server and its workers)."""
+    found = subprocess.run(
+        ["pgrep", "-g", str(os.getpgid(pid))], capture_output=True, text=True, check=False
+    )
+    return [int(line) for line in found.stdout.split()]
