@@ -1,4 +1,4 @@
-"""The ``klantroef`` command: ``serve`` and ``migrate``."""
+"""The ``klantroef`` command: ``serve`` and ``migrate``; the others register here (admin_cli, client_cli)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app import admin_cli, client_cli
 from klantroef_app.container import make_s3_storage, make_signer
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
@@ -34,8 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="do not touch the schema")
 
     commands.add_parser("migrate", help="apply the database migrations and exit")
+    admin_cli.register(commands)  # create-admin, rotate-keys
+    client_cli.register(commands)  # login, logout, media ...
 
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):  # the commands registered above run themselves
+        return int(args.run(args))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -138,6 +143,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             access_log=False,
+            server_header=False,  # the app names itself, without a version
         )
         return 0
     from granian import Granian

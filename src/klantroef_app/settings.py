@@ -121,6 +121,25 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
     )
 
 
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``KLANTROEF_CORS_ORIGINS``: a comma list of origins (``scheme://host[:port]``)."""
+    origins = []
+    for raw in env.get("KLANTROEF_CORS_ORIGINS", "").split(","):
+        origin = raw.strip().rstrip("/")
+        if not origin:
+            continue
+        if not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                "KLANTROEF_CORS_ORIGINS must list origins such as https://admin.example.com "
+                f"(scheme, host and optional port; no path, no wildcard), not {raw.strip()!r}"
+            )
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+
+
 def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
     try:
         return Rate.parse(env.get(name, default) or default)
@@ -182,6 +201,7 @@ class Settings:
     db_timeout: float = 5.0
     redis_timeout: float = 2.0
     s3_timeout: float = 10.0
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def in_memory(self) -> bool:
@@ -236,4 +256,18 @@ class Settings:
             db_timeout=_seconds(env, "KLANTROEF_DB_TIMEOUT", 5.0),
             redis_timeout=_seconds(env, "KLANTROEF_REDIS_TIMEOUT", 2.0),
             s3_timeout=_seconds(env, "KLANTROEF_S3_TIMEOUT", 10.0),
+            cors_origins=_origins(env),
         )
+
+
+def client_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``klantroef login`` keeps the server URL and token, for this user alone.
+
+    ``KLANTROEF_CLI_CONFIG`` if set, else ``$XDG_CONFIG_HOME/klantroef/credentials.json``
+    (``~/.config`` when ``XDG_CONFIG_HOME`` is unset).
+    """
+    env = os.environ if env is None else env
+    if explicit := env.get("KLANTROEF_CLI_CONFIG"):
+        return Path(explicit)
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "klantroef" / "credentials.json"
