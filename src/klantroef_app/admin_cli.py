@@ -110,6 +110,11 @@ async def _signup(settings: Settings, email: str, password: str) -> Admin:
 
     container = bootstrap(settings)
     try:
+        container.engine()  # a URL no engine can be made of fails here, with nothing to close
+    except (SQLAlchemyError, ValueError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise CommandError(f"KLANTROEF_DATABASE_URL cannot be used: {reason}") from exc
+    try:
         return await container.signup()(email, password, HOST_OPERATOR)
     except Unavailable as exc:
         raise CommandError(

@@ -105,6 +105,9 @@ def test_create_admin_refusals_are_one_line(host: dict[str, str], tmp_path: Path
     unmigrated = run(command, fresh, stdin=PASSWORD)
     one_line_error(unmigrated, 1, "the database ")
     assert "has `klantroef migrate` run?" in unmigrated.stderr
+    for url in ("mysql+aiomysql://root@127.0.0.1:notaport/k", "nosuch://k"):
+        broken = {**host, "KLANTROEF_DATABASE_URL": url}
+        one_line_error(run(command, broken, stdin=PASSWORD), 1, "KLANTROEF_DATABASE_URL cannot")
 
 
 @pytest.mark.parametrize(
