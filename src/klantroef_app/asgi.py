@@ -8,6 +8,7 @@ from dependency_injector import providers
 from litestar import Litestar
 
 from klantroef_app.container import Container, bootstrap, close
+from klantroef_app.shutdown import GracefulShutdown
 from klantroef_http import HttpConfig, UseCaseFactories, create_app
 
 
@@ -30,3 +31,9 @@ def build_app(container: Container | None = None) -> Litestar:
         public_base_url=settings.public_base_url,
     )
     return create_app(use_cases(container), config, on_shutdown=[partial(close, container)])
+
+
+def build_served_app() -> GracefulShutdown:
+    """What ``klantroef serve`` runs in each worker: the app, with a grace period on SIGTERM."""
+    container = bootstrap()
+    return GracefulShutdown(build_app(container), container.settings().shutdown_grace)

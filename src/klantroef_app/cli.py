@@ -17,7 +17,9 @@ from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
 
-APP_FACTORY = "klantroef_app.asgi:build_app"
+APP_FACTORY = "klantroef_app.asgi:build_served_app"
+KILL_MARGIN = 10
+"""Seconds past the grace period after which a worker that still has not stopped is killed."""
 logger = logging.getLogger("klantroef")
 
 
@@ -138,10 +140,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_grace + KILL_MARGIN,
         )
         return 0
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, TaskImpl
 
     Granian(
         APP_FACTORY,
@@ -150,6 +153,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=args.workers,
         factory=True,
+        task_impl=TaskImpl.asyncio,  # real asyncio tasks: the grace period cancels them
+        workers_kill_timeout=settings.shutdown_grace + KILL_MARGIN,
     ).serve()
     return 0
 
