@@ -37,7 +37,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="apply the database migrations and exit")
 
+    health = commands.add_parser(
+        "health", help="exit 0 if the server on this host answers /health/ready (a HEALTHCHECK)"
+    )
+    health.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{os.environ.get('KLANTROEF_PORT', '8000')}/health/ready",
+    )
+
     args = parser.parse_args(argv)
+    if args.command == "health":
+        return _health(args.url)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -157,6 +167,26 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers_kill_timeout=settings.shutdown_grace + KILL_MARGIN,
     ).serve()
     return 0
+
+
+def _health(url: str, timeout: float = 4.0) -> int:
+    """0 when ``url`` answers 200, else 1; what it said goes to standard output."""
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        print(f"klantroef: not an http(s) URL: {url}", file=sys.stderr)
+        return 2
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:  # noqa: S310 - checked above
+            print(reply.read(4096).decode(errors="replace"))
+            return 0 if reply.status == 200 else 1
+    except urllib.error.HTTPError as exc:  # 503: a backing service does not answer
+        print(exc.read(4096).decode(errors="replace"))
+        return 1
+    except OSError as exc:
+        print(f"klantroef: {url} does not answer: {exc}", file=sys.stderr)
+        return 1
 
 
 def _safe_url(url: str) -> str:
