@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
@@ -142,6 +144,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.server == "uvicorn":
         import uvicorn
 
+        # uvicorn re-raises the stop signal once it has shut down, which would kill the
+        # process before the last log records are written: a requested stop exits cleanly.
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, _stopped)
+
         uvicorn.run(
             APP_FACTORY,
             factory=True,
@@ -167,6 +174,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         workers_kill_timeout=settings.shutdown_grace + KILL_MARGIN,
     ).serve()
     return 0
+
+
+def _stopped(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def _health(url: str, timeout: float = 4.0) -> int:

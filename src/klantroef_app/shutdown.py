@@ -26,7 +26,7 @@ from types import FrameType
 from typing import Any
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from klantroef_http.problems import PROBLEM_JSON, Problem
 
@@ -69,28 +69,22 @@ class GracefulShutdown:
             self._watch_signals()
             await self.app(scope, receive, send)
             return
-        task = asyncio.current_task()
+        task = asyncio.current_task(self._loop)  # the loop known: no lookup per request
         if task is None or kind != "http":
             await self.app(scope, receive, send)
             return
         if self._past_deadline:  # a keep-alive connection's request after the deadline
             await _refuse(send)
             return
-        started = False
-
-        async def noting_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         self._in_flight.add(task)
         try:
-            await self.app(scope, receive, noting_send)
+            await self.app(scope, receive, send)
         except asyncio.CancelledError:
-            if task not in self._cut or started:
-                raise  # not our cancellation, or too late to answer: the server closes it
+            if task not in self._cut:
+                raise
             task.uncancel()  # ours, and the app has cleaned up: say why the request ended
-            await _refuse(send)
+            if not await _refuse(send):
+                raise  # the response had begun: the server ends the connection
         finally:
             self._in_flight.discard(task)
             self._cut.discard(task)
@@ -143,8 +137,12 @@ class GracefulShutdown:
         return handler
 
 
-async def _refuse(send: Send) -> None:
-    """503 ``shutting_down``; a client already gone is no error."""
-    with contextlib.suppress(Exception):
+async def _refuse(send: Send) -> bool:
+    """503 ``shutting_down``; False if it could not begin (a response had begun already)."""
+    try:
         await send({"type": "http.response.start", "status": 503, "headers": _HEADERS})
+    except Exception:  # the server refuses a second start, or the client is gone
+        return False
+    with contextlib.suppress(Exception):  # a client gone meanwhile is no error
         await send({"type": "http.response.body", "body": SHUTTING_DOWN, "more_body": False})
+    return True

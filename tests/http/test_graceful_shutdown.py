@@ -164,11 +164,12 @@ async def test_an_upload_still_running_after_the_grace_period_is_cut_off_and_lea
                 break
             time.sleep(0.2)
         status, problem = upload.response()
-        running.server.process.wait(grace + KILL_MARGIN)
+        exit_code = running.server.process.wait(grace + KILL_MARGIN)
         stopped_after = time.monotonic() - sent_at
 
         assert status == 503
         assert problem["code"] == "shutting_down"
+        assert exit_code == 0
         assert grace * 0.9 <= stopped_after < grace + KILL_MARGIN
         assert upload.sent < len(upload.body)
         assert running.leftovers() == []
@@ -198,7 +199,7 @@ async def test_an_upload_that_ends_within_the_grace_period_is_stored(
         time.sleep(0.5)  # the signal has arrived: the upload is now one in flight
         upload.finish()
         status, media = upload.response()
-        running.server.process.wait(grace + KILL_MARGIN)
+        assert running.server.process.wait(grace + KILL_MARGIN) == 0
         stopped_after = time.monotonic() - sent_at
 
         assert status == 201, media
