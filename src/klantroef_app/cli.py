@@ -1,4 +1,4 @@
-"""The ``klantroef`` command: ``serve`` and ``migrate``."""
+"""The ``klantroef`` command: ``serve`` and ``migrate``; the others register here (admin_cli, client_cli)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from types import FrameType
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app import admin_cli, client_cli
 from klantroef_app.container import make_s3_storage, make_signer
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
@@ -38,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="do not touch the schema")
 
     commands.add_parser("migrate", help="apply the database migrations and exit")
+    admin_cli.register(commands)  # create-admin, rotate-keys
+    client_cli.register(commands)  # login, logout, media ...
 
     health = commands.add_parser(
         "health", help="exit 0 if the server on this host answers /health/ready (a HEALTHCHECK)"
@@ -46,10 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--url",
         default=f"http://127.0.0.1:{os.environ.get('KLANTROEF_PORT', '8000')}/health/ready",
     )
+    health.set_defaults(run=lambda args: _health(args.url))
 
     args = parser.parse_args(argv)
-    if args.command == "health":
-        return _health(args.url)
+    if hasattr(args, "run"):  # the commands registered above run themselves
+        return int(args.run(args))
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -158,6 +162,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             log_level="info",
             access_log=False,
             timeout_graceful_shutdown=settings.shutdown_grace + KILL_MARGIN,
+            server_header=False,  # the app names itself, without a version
         )
         return 0
     from granian import Granian

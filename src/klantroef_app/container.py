@@ -57,17 +57,25 @@ if TYPE_CHECKING:
     from klantroef_adapters.storage.s3 import S3MediaStorage
 
 
-def key_ring(current: str, previous: str | None) -> KeyRing:
-    """Keys named by a short hash of themselves, so ``kid`` needs no configuration."""
-    secrets = [current] + ([previous] if previous else [])
-    keys = {hashlib.sha256(s.encode()).hexdigest()[:12]: s.encode() for s in secrets}
-    return KeyRing(keys, hashlib.sha256(current.encode()).hexdigest()[:12])
+def key_id(secret: str) -> str:
+    """A key's ``kid``: a short hash of the key itself, so it needs no configuration."""
+    return hashlib.sha256(secret.encode()).hexdigest()[:12]
+
+
+def key_ring(current: str, *previous: str | None) -> KeyRing:
+    """The current key, which signs, and the previous ones that still verify."""
+    secrets = [current, *(p for p in previous if p)]
+    return KeyRing({key_id(s): s.encode() for s in secrets}, key_id(current))
 
 
 def make_signer(settings: Settings, secrets: Secrets) -> JwtSigner:
     return JwtSigner(
-        access_keys=key_ring(secrets.access_secret, settings.access_secret_previous),
-        stream_keys=key_ring(secrets.stream_secret, settings.stream_secret_previous),
+        access_keys=key_ring(
+            secrets.access_secret, settings.access_secret_previous, *secrets.access_previous
+        ),
+        stream_keys=key_ring(
+            secrets.stream_secret, settings.stream_secret_previous, *secrets.stream_previous
+        ),
         stream_leeway_seconds=settings.stream_leeway,
     )
 

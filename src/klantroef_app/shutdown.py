@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from klantroef_http.hardening import NOSNIFF, SERVER
 from klantroef_http.problems import PROBLEM_JSON, Problem
 
 logger = logging.getLogger("klantroef.shutdown")
@@ -46,7 +47,8 @@ _HEADERS = [
     (b"content-length", str(len(SHUTTING_DOWN)).encode()),
     (b"retry-after", b"1"),
     (b"connection", b"close"),
-    (b"x-content-type-options", b"nosniff"),
+    NOSNIFF,
+    SERVER,
 ]
 _Handler = Callable[[int, FrameType | None], Any]
 
