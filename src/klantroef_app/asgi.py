@@ -27,15 +27,22 @@ def redirect_origins(settings: Settings) -> tuple[str, ...]:
     """Where a stream GET may send players: the object store, in redirect mode (else nowhere).
 
     The play page's policy must allow it: a redirected media load is checked
-    against ``media-src`` too. AWS answers from ``<bucket>.s3[.<region>].amazonaws.com``.
+    against ``media-src`` too. On AWS, the bucket's own hosts (virtual-hosted, with
+    and without the region) and the region's path-style host; never every AWS host.
+    An endpoint's user and password, if any, stay out of the header.
     """
     s3 = settings.s3
     if s3 is None or not s3.redirect:
         return ()
     if s3.endpoint is None:
-        return ("https://*.amazonaws.com",)
+        return (
+            f"https://{s3.bucket}.s3.{s3.region}.amazonaws.com",
+            f"https://{s3.bucket}.s3.amazonaws.com",
+            f"https://s3.{s3.region}.amazonaws.com",
+        )
     parts = urlsplit(s3.endpoint)
-    return (f"{parts.scheme}://{parts.netloc}",)
+    port = f":{parts.port}" if parts.port else ""
+    return (f"{parts.scheme}://{parts.hostname}{port}",)
 
 
 def build_app(container: Container | None = None) -> Litestar:

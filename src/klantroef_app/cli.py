@@ -23,6 +23,9 @@ from klantroef_core.errors import Unavailable
 APP_FACTORY = "klantroef_app.asgi:build_served_app"
 KILL_MARGIN = 10
 """Seconds past the grace period after which a worker that still has not stopped is killed."""
+GRANIAN_BUFFER = 128 * 1024
+"""granian's per-connection buffer (HTTP/1 read and write, HTTP/2 send): also the longest
+request head it reads (a larger one is answered 431)."""
 logger = logging.getLogger("klantroef")
 
 
@@ -167,6 +170,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     from granian import Granian
     from granian.constants import Interfaces, TaskImpl
+    from granian.http import HTTP1Settings, HTTP2Settings
 
     Granian(
         APP_FACTORY,
@@ -177,6 +181,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         factory=True,
         task_impl=TaskImpl.asyncio,  # real asyncio tasks: the grace period cancels them
         workers_kill_timeout=settings.shutdown_grace + KILL_MARGIN,
+        # What a connection may hold in the server's own buffer: with granian's default
+        # (400 KiB) a hundred slow readers pinned ~45 MB more (ARCHITECTURE.md, backpressure).
+        http1_settings=HTTP1Settings(max_buffer_size=GRANIAN_BUFFER),
+        http2_settings=HTTP2Settings(max_send_buffer_size=GRANIAN_BUFFER),
     ).serve()
     return 0
 

@@ -170,6 +170,7 @@ def _cors(
             request_headers = b"Authorization"
         headers = [
             (b"access-control-allow-origin", b"*"),
+            (b"vary", b"Origin"),  # the allowed headers depend on who asks
             (b"access-control-allow-methods", _header(response, b"allow") or rule.methods),
             (b"access-control-max-age", PREFLIGHT_MAX_AGE),
         ]
