@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -37,6 +39,20 @@ def fuzz(session: nox.Session) -> None:
         "tests/http/test_openapi_fuzz.py",
         *session.posargs,
         env={"KLANTROEF_FUZZ_SECONDS": "300"},
+    )
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Issue 11's soak: two real processes under mixed traffic for 10 minutes (CI runs 60 s),
+    then the audit; ``KLANTROEF_SOAK_SECONDS`` overrides the length. Needs MariaDB and Redis."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "pytest",
+        "tests/http/test_soak.py",
+        "-s",
+        *session.posargs,
+        env={"KLANTROEF_SOAK_SECONDS": os.environ.get("KLANTROEF_SOAK_SECONDS", "600")},
     )
 
 
