@@ -118,6 +118,8 @@ def test_redis_keeps_revocations_and_rate_limits_across_restarts() -> None:
     redis = load()["services"]["redis"]
     command = redis["command"]
     assert command[command.index("--appendonly") + 1] == "yes"
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert "ports" not in redis  # on the compose network only
     assert any(volume.endswith(":/data") for volume in redis["volumes"])
 
 
