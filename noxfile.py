@@ -12,13 +12,15 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy --strict, and the import-linter contracts (the dependency rule)."""
+    """ruff, mypy --strict, import-linter (the dependency rule), hadolint, the compose schema."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
     session.run("mypy", "--strict", "tests", "benchmarks")
     session.run("lint-imports")
+    session.run("hadolint", "Dockerfile")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml")
 
 
 @nox.session

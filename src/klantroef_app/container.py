@@ -10,6 +10,7 @@ production and in tests alike: a test passes its fakes as overrides.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from operator import attrgetter
@@ -380,3 +381,4 @@ async def close(container: Container) -> None:
         await client.aclose()
     if not container.settings().in_memory:
         await container.engine().dispose()
+    logging.getLogger("klantroef").info("closed the database, Redis and S3 connections")

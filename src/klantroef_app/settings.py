@@ -201,6 +201,7 @@ class Settings:
     db_timeout: float = 5.0
     redis_timeout: float = 2.0
     s3_timeout: float = 10.0
+    shutdown_grace: int = 8
     cors_origins: tuple[str, ...] = ()
 
     @property
@@ -256,6 +257,7 @@ class Settings:
             db_timeout=_seconds(env, "KLANTROEF_DB_TIMEOUT", 5.0),
             redis_timeout=_seconds(env, "KLANTROEF_REDIS_TIMEOUT", 2.0),
             s3_timeout=_seconds(env, "KLANTROEF_S3_TIMEOUT", 10.0),
+            shutdown_grace=_int(env, "KLANTROEF_SHUTDOWN_GRACE", 8),
             cors_origins=_origins(env),
         )
 
