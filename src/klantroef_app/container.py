@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from operator import attrgetter
@@ -395,6 +396,12 @@ async def close(container: Container) -> None:
         storage = container.media_storage()
         if isinstance(storage, S3MediaStorage):  # not a test's replacement
             await storage.close()
+    if "klantroef_adapters.media.pyav_probe" in sys.modules:  # else no probe was made
+        from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
+
+        probe = container.media_probe()
+        if isinstance(probe, PyAvMediaProbe):  # not a test's replacement
+            probe.close()
     client = container.redis()
     if client is not None:
         await client.aclose()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+import wave
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
+from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.testing import MediaProbeContract
 from klantroef_adapters.testing.media_files import video_file
 from klantroef_core.errors import UnreadableMedia
@@ -85,3 +88,24 @@ async def test_smaller_limits_refuse_frames_past_them() -> None:
     with pytest.raises(UnreadableMedia, match="320x240"):
         await probe.probe(StoredMedia(storage, "clip", len(data)))
     probe.close()
+
+
+async def test_closing_the_probe_stops_a_running_decode(tmp_path: Path) -> None:
+    path = tmp_path / "long.wav"
+    with wave.open(str(path), "wb") as writer:  # an hour of silence: seconds to decode
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(8000)
+        writer.writeframes(bytes(2 * 8000 * 3600))
+    source = StoredMedia(LocalMediaStorage(tmp_path), path.name, path.stat().st_size)
+    probe = PyAvMediaProbe(timeout=120)
+    info = await probe.probe(source)
+    picture = asyncio.create_task(probe.picture(source, info))
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
+
+    probe.close()
+
+    with pytest.raises(UnreadableMedia, match="shutting down"):
+        await picture
+    assert time.monotonic() - started < 10

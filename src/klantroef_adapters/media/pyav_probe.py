@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -77,8 +78,11 @@ class _Limits:
     seconds: float
     max_side: int
     max_pixels: int
+    closed: threading.Event
 
     def check(self) -> None:
+        if self.closed.is_set():
+            raise UnreadableMedia("the service is shutting down")
         check_deadline(self.deadline, self.seconds)
 
     def remaining(self) -> float:
@@ -105,6 +109,7 @@ class PyAvMediaProbe:
         self._max_side = max_side
         self._max_pixels = max_pixels
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="klantroef-probe")
+        self._closed = threading.Event()
 
     async def probe(self, source: StoredMedia) -> MediaInfo:
         return await self._run(source, _probe)
@@ -114,7 +119,11 @@ class PyAvMediaProbe:
 
     async def _run(self, source: StoredMedia, work: Callable[[Any, _Limits], T]) -> T:
         limits = _Limits(
-            time.monotonic() + self.timeout, self.timeout, self._max_side, self._max_pixels
+            time.monotonic() + self.timeout,
+            self.timeout,
+            self._max_side,
+            self._max_pixels,
+            self._closed,
         )
         path = source.storage.local_path(source.key)
         file: Any
@@ -129,8 +138,10 @@ class PyAvMediaProbe:
         return await loop.run_in_executor(self._pool, _guarded, work, file, limits)
 
     def close(self) -> None:
-        """Let the worker threads end once idle."""
-        self._pool.shutdown(wait=False)
+        """Stop: probes waiting for a thread are dropped, running ones end at their next
+        packet (so a process shutting down does not wait out their time limit)."""
+        self._closed.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _guarded(work: Callable[[Any, _Limits], T], file: Any, limits: _Limits) -> T:
