@@ -321,6 +321,27 @@ def padded(clip: bytes, size: int, seed: int) -> bytes:
     return clip + struct.pack(">I", padding + 8) + b"free" + noise
 
 
+@functools.cache
+def tiny_mov() -> bytes:
+    """A real QuickTime file (PyAV): one 16x16 MPEG-4 frame."""
+    return video_file(0.04, width=16, height=16, rate=25, audio=False, container="mov")
+
+
+SIZED_KINDS: dict[str, tuple[Callable[[], bytes], SniffedKind]] = {
+    "mp4": (tiny_mp4, VIDEO_MP4),
+    "m4a": (tiny_m4a, AUDIO_MP4),
+    "mov": (tiny_mov, MOV),
+}
+"""The ISO BMFF families a real file of any size (from 2 KiB) is made of: see :func:`sized`."""
+
+
+def sized(kind: str, size: int, *, seed: int = 1) -> tuple[bytes, SniffedKind]:
+    """``size`` bytes of a real file of ``kind`` (a key of :data:`SIZED_KINDS`), padded with a
+    ``free`` box of seeded noise; and what its bytes sniff as."""
+    make, sniffed = SIZED_KINDS[kind]
+    return padded(make(), size, seed), sniffed
+
+
 def audio_m4a(size: int, *, seed: int = 1) -> bytes:
     """``size`` bytes of a real M4A file (:func:`tiny_m4a`, padded), different for each ``seed``."""
     return padded(tiny_m4a(), size, seed)
