@@ -186,6 +186,7 @@ class Settings:
     db_pool_size: int = 10
     s3: S3Settings | None = None
     cors_origins: tuple[str, ...] = ()
+    hls_package_timeout: int = 300
 
     @property
     def in_memory(self) -> bool:
@@ -238,6 +239,7 @@ class Settings:
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
             cors_origins=_origins(env),
+            hls_package_timeout=_int(env, "KLANTROEF_HLS_PACKAGE_TIMEOUT", 300, minimum=1),
         )
 
 
