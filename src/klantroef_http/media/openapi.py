@@ -217,6 +217,7 @@ HLS_SEGMENT_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
         "(`media_bytes_missing`)"
     ),
     "409": _NEEDS_TRANSCODING,
+    "400": _problem("The part's name is longer than 64 characters (`validation_failed`)"),
 }
 del HLS_SEGMENT_RESPONSES["307"]  # segments are always served here
 
