@@ -36,7 +36,13 @@ import av
 
 from klantroef_core.domain.hls import INIT_NAME, HlsPackage, HlsPart, segment_name
 from klantroef_core.domain.media import Media
-from klantroef_core.errors import AlreadyExists, BlobMissing, NeedsTranscoding, Unavailable
+from klantroef_core.errors import (
+    AlreadyExists,
+    BlobMissing,
+    KlantroefError,
+    NeedsTranscoding,
+    Unavailable,
+)
 from klantroef_core.ports import MediaStorage
 
 logger = logging.getLogger("klantroef.hls")
@@ -164,14 +170,11 @@ class PyAvPackager:
 
     async def _spool(self, media: Media, target: Path) -> None:
         """Copy the item's bytes from the store to ``target``, a chunk at a time."""
-        with target.open("wb") as file:
-            try:
-                async for chunk in self._storage.read_range(
-                    media.storage_key, 0, max(media.size_bytes - 1, 0)
-                ):
-                    await asyncio.to_thread(file.write, chunk)
-            except BlobMissing:
-                raise NeedsTranscoding("its bytes are missing from the store") from None
+        with target.open("wb") as file:  # BlobMissing propagates: nothing is decided then
+            async for chunk in self._storage.read_range(
+                media.storage_key, 0, max(media.size_bytes - 1, 0)
+            ):
+                await asyncio.to_thread(file.write, chunk)
 
     async def _store(
         self, media: Media, out: Path, content_type: str, segments: list[tuple[str, float]]
@@ -235,9 +238,16 @@ def _part_json(part: HlsPart) -> dict[str, Any]:
 
 
 def _parse_manifest(raw: bytes) -> HlsPackage | str:
-    document = json.loads(raw)
+    """The outcome a manifest records; ``Unavailable`` for one this code cannot read."""
+    try:
+        return _outcome(json.loads(raw))
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, KlantroefError) as exc:
+        raise Unavailable(f"an HLS manifest that cannot be read ({exc})") from None
+
+
+def _outcome(document: dict[str, Any]) -> HlsPackage | str:
     if document.get("v") != MANIFEST_VERSION:
-        raise Unavailable("an HLS manifest of an unknown version")
+        raise ValueError(f"version {document.get('v')!r}")
     if "refused" in document:
         return str(document["refused"])
     parts = [

@@ -41,8 +41,8 @@ class HlsPart:
             raise InvalidInput(f"not an HLS part name: {self.name!r}")
         if self.size < 0 or len(self.sha256) != 64:
             raise InvalidInput("an HLS part has a size and a SHA-256")
-        if not (0 <= self.duration < 3600) or math.isnan(self.duration):
-            raise InvalidInput("an HLS segment lasts 0 to 3600 seconds")
+        if not self.duration >= 0 or math.isinf(self.duration):
+            raise InvalidInput("an HLS segment lasts a finite, non-negative time")
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,8 @@ class MediaPackager(Protocol):
     - Media whose streams are not H.264 video and/or AAC audio (or that cannot be
       read at all) raises :class:`~klantroef_core.errors.NeedsTranscoding` with the
       reason, on that call and every later one, without re-reading the file.
+    - An item whose bytes the store does not have raises
+      :class:`~klantroef_core.errors.BlobMissing`, and nothing is stored.
     - ``known`` answers the stored outcome without packaging: the package, a
       ``NeedsTranscoding`` reason (a str), or None when nothing is decided yet.
     - ``delete`` removes every stored part and the outcome; it is idempotent.

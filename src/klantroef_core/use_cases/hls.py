@@ -15,10 +15,14 @@ from dataclasses import dataclass, replace
 from klantroef_core.domain.hls import HlsPackage
 from klantroef_core.domain.media import Media
 from klantroef_core.domain.tokens import IssuedToken, StreamClaims
-from klantroef_core.errors import Conflict, NeedsTranscoding, NotFound, Unavailable
+from klantroef_core.errors import BlobMissing, Conflict, NeedsTranscoding, NotFound, Unavailable
 from klantroef_core.ports import MediaPackager, MediaRepository, MediaStorage
 from klantroef_core.use_cases.media_lookup import require_media
-from klantroef_core.use_cases.media_streaming import IssueStreamLink, MediaStream
+from klantroef_core.use_cases.media_streaming import (
+    IssueStreamLink,
+    MediaStream,
+    media_bytes_missing,
+)
 from klantroef_core.use_cases.stream_access import CheckStreamToken
 
 logger = logging.getLogger("klantroef.hls")
@@ -42,6 +46,9 @@ async def _package(packager: MediaPackager, media: Media) -> HlsPackage:
         return await packager.package(media)
     except NeedsTranscoding as refusal:
         raise needs_transcoding(refusal.reason) from None
+    except BlobMissing:
+        logger.error("media %s has a record but its bytes are missing: no HLS", media.id)  # noqa: TRY400 - no traceback to show
+        raise media_bytes_missing() from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +134,7 @@ class IssuePlaybackLinks:
             return PlaybackLinks(issued, hls=False)
         try:
             await self.packager.package(item)
-        except NeedsTranscoding:
+        except (NeedsTranscoding, BlobMissing):
             return PlaybackLinks(issued, hls=False)
         except Unavailable:
             logger.warning("HLS packaging of %s is unavailable just now", media_id, exc_info=True)
