@@ -25,14 +25,22 @@ def _tone(samples: int, start: int) -> bytes:
     return struct.pack(f"<{samples}f", *values)
 
 
-def encode(path: Path, seconds: int, *, video: str | None = "libx264", audio: bool = True) -> None:
-    """``seconds`` of video (``video`` codec, 320x180, 25 fps) and/or AAC stereo into ``path``."""
+def encode(
+    path: Path,
+    seconds: int,
+    *,
+    video: str | None = "libx264",
+    audio: bool = True,
+    size: tuple[int, int] = (320, 180),
+) -> None:
+    """``seconds`` of video (``video`` codec, ``size``, 25 fps) and/or AAC stereo into ``path``."""
+    width, height = size
     with av.open(str(path), "w") as output:
-        vstream = _video_stream(output, video) if video is not None else None
+        vstream = _video_stream(output, video, size) if video is not None else None
         astream = _audio_stream(output) if audio else None
         if vstream is not None:
             for index in range(RATE * seconds):
-                picture = av.VideoFrame(320, 180, "yuv420p")
+                picture = av.VideoFrame(width, height, "yuv420p")
                 for number, plane in enumerate(picture.planes):
                     shade = (index * 3 + number * 40) % 256
                     plane.update(bytes([shade]) * plane.buffer_size)
@@ -40,21 +48,24 @@ def encode(path: Path, seconds: int, *, video: str | None = "libx264", audio: bo
                 output.mux(vstream.encode(picture))
             output.mux(vstream.encode())
         if astream is not None:
-            size = 1024
-            for block in range(SAMPLE_RATE * seconds // size):
-                sound = av.AudioFrame(format="fltp", layout="stereo", samples=size)
-                tone = _tone(size, block * size)
+            samples = 1024
+            for block in range(SAMPLE_RATE * seconds // samples):
+                sound = av.AudioFrame(format="fltp", layout="stereo", samples=samples)
+                tone = _tone(samples, block * samples)
                 for channel in sound.planes:
                     channel.update(tone)
                 sound.sample_rate = SAMPLE_RATE
-                sound.pts = block * size
+                sound.pts = block * samples
                 output.mux(astream.encode(sound))
             output.mux(astream.encode())
 
 
-def _video_stream(output: av.container.OutputContainer, codec: str) -> VideoStream:
+def _video_stream(
+    output: av.container.OutputContainer, codec: str, size: tuple[int, int]
+) -> VideoStream:
     stream = cast("VideoStream", output.add_stream(codec, rate=RATE))
-    stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
     stream.gop_size = KEYFRAME_EVERY
     if codec == "libx264":
         stream.options = {
