@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import struct
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,14 +45,17 @@ class RecordingStorage:
     def __init__(self, inner: MediaStorage) -> None:
         self.inner = inner
         self.saved: list[str] = []
+        self.bytes_read = 0
 
     async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
         blob = await self.inner.save(key, chunks)
         self.saved.append(key)
         return blob
 
-    def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
-        return self.inner.read_range(key, start, end)
+    async def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        async for chunk in self.inner.read_range(key, start, end):
+            self.bytes_read += len(chunk)
+            yield chunk
 
     def local_path(self, key: str) -> Path | None:
         return self.inner.local_path(key)
@@ -198,6 +202,22 @@ async def test_bytes_that_are_not_media_are_refused(
     media = await stored(storage, junk)
     with pytest.raises(NeedsTranscoding):
         await PyAvPackager(storage).package(media)
+
+
+async def test_a_refusal_reads_the_header_not_the_whole_file(
+    storage: RecordingStorage, samples: dict[str, Path], tmp_path: Path
+) -> None:
+    padding = 8 * 1024 * 1024
+    big = tmp_path / "big-mpeg4.mp4"  # the MPEG-4 Part 2 file, then an 8 MiB `free` box
+    big.write_bytes(
+        samples["mpeg4"].read_bytes() + struct.pack(">I", 8 + padding) + b"free" + bytes(padding)
+    )
+    media = await stored(storage, big)
+    storage.bytes_read = 0
+    with pytest.raises(NeedsTranscoding, match="mpeg4"):
+        await PyAvPackager(storage).package(media)
+    if storage.local_path(media.storage_key) is None:  # read through the store, by ranges
+        assert storage.bytes_read <= 2 * 1024 * 1024  # never a download of the whole file
 
 
 async def test_delete_removes_every_part_and_the_outcome(

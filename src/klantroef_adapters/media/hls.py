@@ -20,6 +20,8 @@ deadline between packets; a packaging that outlives it is ``Unavailable``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
 import json
 import logging
 import re
@@ -144,10 +146,12 @@ class PyAvPackager:
         async with self._slots:
             with tempfile.TemporaryDirectory(prefix="klantroef-hls-") as work:
                 folder = Path(work)
-                source = self._storage.local_path(media.storage_key)
-                if source is None:
-                    source = folder / "source"
-                    await self._spool(media, source)
+                source: Path | StoreFile | None = self._storage.local_path(media.storage_key)
+                if source is None:  # S3: PyAV reads ranges of the object, a block at a time
+                    await _ensure_blob(self._storage, media.storage_key)
+                    source = StoreFile(
+                        self._storage, media, asyncio.get_running_loop(), self._timeout
+                    )
                 out = folder / "out"
                 out.mkdir()
                 started = time.monotonic()
@@ -167,14 +171,6 @@ class PyAvPackager:
                     len(remuxed[1]),
                 )
                 return await self._store(media, out, *remuxed)
-
-    async def _spool(self, media: Media, target: Path) -> None:
-        """Copy the item's bytes from the store to ``target``, a chunk at a time."""
-        with target.open("wb") as file:  # BlobMissing propagates: nothing is decided then
-            async for chunk in self._storage.read_range(
-                media.storage_key, 0, max(media.size_bytes - 1, 0)
-            ):
-                await asyncio.to_thread(file.write, chunk)
 
     async def _store(
         self, media: Media, out: Path, content_type: str, segments: list[tuple[str, float]]
@@ -277,17 +273,95 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
 
 
 async def _in_thread(
-    remux: Any, source: Path, out: Path, deadline: float, segment_seconds: int
+    remux: Any, source: Path | StoreFile, out: Path, deadline: float, segment_seconds: int
 ) -> tuple[str, list[tuple[str, float]]]:
-    """Run ``remux`` in a worker thread; a cancelled caller stops it at the next packet."""
-    stop = threading.Event()
+    """Run ``remux`` in a worker thread; a cancelled caller stops it at the next packet
+    (and waits for that, so the thread never writes into a folder being removed)."""
+    stop = source.stopped if isinstance(source, StoreFile) else threading.Event()
+    running = asyncio.ensure_future(
+        asyncio.to_thread(remux, source, out, deadline, segment_seconds, stop)
+    )
     try:
-        result: tuple[str, list[tuple[str, float]]] = await asyncio.to_thread(
-            remux, source, out, deadline, segment_seconds, stop
-        )
-    finally:
+        result: tuple[str, list[tuple[str, float]]] = await asyncio.shield(running)
+    except asyncio.CancelledError:
         stop.set()
+        with contextlib.suppress(BaseException):
+            await running
+        raise
     return result
+
+
+async def _ensure_blob(storage: MediaStorage, key: str) -> None:
+    """BlobMissing now, rather than from inside FFmpeg's read callback."""
+    async for _ in storage.read_range(key, 0, 0):
+        break
+
+
+class StoreFile(io.RawIOBase):
+    """A blob in any ``MediaStorage`` as a seekable binary file, for PyAV in a worker thread.
+
+    Each read is served from one cached block of ``BLOCK`` bytes, fetched on the
+    event loop with ``read_range`` (so memory stays one block, and an MP4 whose
+    index is at its end costs a few ranged reads, not a download).
+    """
+
+    BLOCK = 1024 * 1024
+
+    def __init__(
+        self, storage: MediaStorage, media: Media, loop: asyncio.AbstractEventLoop, timeout: float
+    ) -> None:
+        super().__init__()
+        self._storage = storage
+        self._key = media.storage_key
+        self._size = media.size_bytes
+        self._loop = loop
+        self._timeout = timeout
+        self._position = 0
+        self._block_start = -1
+        self._block = b""
+        self.stopped = threading.Event()
+        """Set when the caller went away: the next block fetch fails."""
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._position >= self._size or not len(view):
+            return 0
+        start = self._position - self._position % self.BLOCK
+        if start != self._block_start:
+            if self.stopped.is_set():
+                raise PackagingTimedOut
+            end = min(start + self.BLOCK, self._size) - 1
+            pending = asyncio.run_coroutine_threadsafe(self._fetch(start, end), self._loop)
+            try:
+                self._block = pending.result(self._timeout)
+            except TimeoutError:
+                pending.cancel()
+                raise PackagingTimedOut from None
+            self._block_start = start
+        offset = self._position - start
+        count = min(len(view), len(self._block) - offset)
+        if count <= 0:
+            return 0
+        view[:count] = self._block[offset : offset + count]
+        self._position += count
+        return count
+
+    async def _fetch(self, start: int, end: int) -> bytes:
+        return b"".join([chunk async for chunk in self._storage.read_range(self._key, start, end)])
 
 
 def _first(streams: Iterator[Any]) -> Any:
@@ -298,14 +372,20 @@ def _first(streams: Iterator[Any]) -> Any:
 
 
 def _remux(
-    source: Path, out: Path, deadline: float, segment_seconds: int, stop: threading.Event
+    source: Path | StoreFile,
+    out: Path,
+    deadline: float,
+    segment_seconds: int,
+    stop: threading.Event,
 ) -> tuple[str, list[tuple[str, float]]]:
     """Remux ``source`` into ``out`` (init.mp4, seg-*.m4s, index.m3u8); codecs checked first.
 
     Returns the package's content type and each segment's file name and duration.
     """
     try:
-        container = av.open(str(source), metadata_errors="ignore")
+        container = av.open(
+            str(source) if isinstance(source, Path) else source, "r", metadata_errors="ignore"
+        )
     except (av.FFmpegError, UnicodeDecodeError) as exc:
         raise NeedsTranscoding(f"FFmpeg cannot read it: {exc}") from None
     with container:
