@@ -1,7 +1,8 @@
 """HLS packaging with PyAV: remux H.264/AAC into CMAF (fMP4) segments, no re-encoding.
 
 The item's bytes are read from its local file when the store has one, else
-copied from the store to a temporary file (S3); FFmpeg's ``hls`` muxer, fed
+through :class:`StoreFile`, ranged reads of the store a block at a time (S3: no
+temporary copy, and a refusal reads only the header and index); FFmpeg's ``hls`` muxer, fed
 the demuxed packets unchanged, cuts segments at video keyframes (about
 ``segment_seconds`` each) and writes the init segment and the playlist. Each
 file is then saved through ``MediaStorage`` under a key derived from the item's
