@@ -204,6 +204,7 @@ class Settings:
     s3_timeout: float = 10.0
     shutdown_grace: int = 8
     cors_origins: tuple[str, ...] = ()
+    hls_package_timeout: int = 300
 
     @property
     def in_memory(self) -> bool:
@@ -261,6 +262,7 @@ class Settings:
             s3_timeout=_seconds(env, "KLANTROEF_S3_TIMEOUT", 10.0),
             shutdown_grace=_int(env, "KLANTROEF_SHUTDOWN_GRACE", 8),
             cors_origins=_origins(env),
+            hls_package_timeout=_int(env, "KLANTROEF_HLS_PACKAGE_TIMEOUT", 300, minimum=1),
         )
 
 
