@@ -1044,8 +1044,11 @@ class Soak:
         wanted = {item.storage_key for item in self.items.values()}
         wanted |= {item.poster_key for item in self.items.values() if item.poster_key}
         deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
-            present = {path.name for path in self.media_dir.iterdir()}
+        hls = tuple(f"{item.storage_key}.hls." for item in self.items.values())
+        while True:  # a live item's HLS parts (made when a link was issued) may stay too
+            present = {
+                path.name for path in self.media_dir.iterdir() if not path.name.startswith(hls)
+            }
             if present == wanted or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)
