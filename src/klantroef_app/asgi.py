@@ -8,7 +8,10 @@ from dependency_injector import providers
 from litestar import Litestar
 
 from klantroef_app.container import Container, bootstrap, close
+from klantroef_app.metrics import metrics_renderer, worker_stopped
 from klantroef_http import HttpConfig, UseCaseFactories, create_app
+from klantroef_http.config import AllowList
+from klantroef_http.observability import HttpMetrics
 
 
 def use_cases(container: Container) -> UseCaseFactories:
@@ -25,8 +28,16 @@ def build_app(container: Container | None = None) -> Litestar:
     if container is None:
         container = bootstrap()
     settings = container.settings()
+    registry = container.metrics_registry()
+    container.domain_metrics()  # made now, so a scrape shows every counter from the start
     config = HttpConfig(
         trusted_proxies=container.trusted_proxies(),
         public_base_url=settings.public_base_url,
+        metrics=HttpMetrics(registry),
+        render_metrics=metrics_renderer(registry),
+        metrics_allow=AllowList.parse(settings.metrics_allow),
+        client_label=container.client_identity().of,
     )
-    return create_app(use_cases(container), config, on_shutdown=[partial(close, container)])
+    return create_app(
+        use_cases(container), config, on_shutdown=[partial(close, container), worker_stopped]
+    )

@@ -6,13 +6,19 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_app.container import make_s3_storage, make_signer
+from klantroef_app.logs import configure_logging
+from klantroef_app.metrics import MULTIPROC_ENV
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
@@ -36,15 +42,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply the database migrations and exit")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = Settings.from_env()
+        log_config = configure_logging(settings.log_format)
         if args.command == "migrate":
             _migrate(settings)
             return 0
-        return _serve(settings, args)
+        return _serve(settings, args, log_config)
     except (SettingsError, StartupError) as exc:
         print(f"klantroef: {exc}", file=sys.stderr)
         return 2
@@ -111,7 +115,27 @@ def prepare_bucket(settings: Settings) -> None:
     logger.info("media bytes live in the S3 bucket %r%s", settings.s3.bucket, where)
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
+@contextmanager
+def metrics_folder() -> Iterator[str]:
+    """A fresh folder for the workers' metric files, named in ``PROMETHEUS_MULTIPROC_DIR``.
+
+    Fresh for each start, so no file of an earlier run (or of its dead workers)
+    is counted; removed when the server stops.
+    """
+    folder = tempfile.mkdtemp(prefix="klantroef-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = folder
+    try:
+        yield folder
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, Any]) -> int:
     check_workers(settings, args.workers)
     try:  # create the secrets file once, before workers start, and refuse bad keys now
         make_signer(settings, load_secrets(settings))
@@ -127,6 +151,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             prepare_bucket(settings)
         if not args.no_migrate:
             _migrate(settings)
+    with metrics_folder():
+        _run_server(args, log_config)
+    return 0
+
+
+def _run_server(args: argparse.Namespace, log_config: dict[str, Any]) -> None:
     if args.server == "uvicorn":
         import uvicorn
 
@@ -137,9 +167,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            log_config=log_config,
             access_log=False,
         )
-        return 0
+        return
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -150,8 +181,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=args.workers,
         factory=True,
+        log_dictconfig=log_config,
     ).serve()
-    return 0
 
 
 def _safe_url(url: str) -> str:

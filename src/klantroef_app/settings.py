@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -108,6 +109,20 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
     )
 
 
+def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDRs; an empty value means none."""
+    raw = env.get(name)
+    entries = tuple(e.strip() for e in (default if raw is None else raw).split(",") if e.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{name} must list addresses or CIDRs (e.g. 127.0.0.0/8,::1), not {entry!r}"
+            ) from exc
+    return entries
+
+
 def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
     try:
         return Rate.parse(env.get(name, default) or default)
@@ -166,6 +181,8 @@ class Settings:
     argon2_parallelism: int = 4
     db_pool_size: int = 10
     s3: S3Settings | None = None
+    log_format: str = "auto"
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
 
     @property
     def in_memory(self) -> bool:
@@ -217,4 +234,6 @@ class Settings:
             argon2_parallelism=_int(env, "KLANTROEF_ARGON2_PARALLELISM", 4, minimum=1),
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
+            log_format=_choice(env, "KLANTROEF_LOG_FORMAT", "auto", ("auto", "json", "text")),
+            metrics_allow=_networks(env, "KLANTROEF_METRICS_ALLOW", "127.0.0.0/8,::1"),
         )

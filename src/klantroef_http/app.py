@@ -20,6 +20,8 @@ from klantroef_http.dependencies import CONFIG, UseCaseFactories, dependencies
 from klantroef_http.hardening import KlantroefRequest, nosniff
 from klantroef_http.health import health_routes
 from klantroef_http.media.routes import media_routes
+from klantroef_http.metrics import metrics_routes
+from klantroef_http.observability import ClientLabels, ObservedRequests
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
 from klantroef_http.security import SECURITY_SCHEMES, BearerAuthentication
 from klantroef_http.views.routes import view_routes
@@ -38,12 +40,13 @@ def create_app(
     contract: ``authenticate`` and ``readiness`` besides one per route's action.
     """
     config = config or HttpConfig()
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             AuthController,
             *health_routes,
             *media_routes,
             *view_routes,
+            *metrics_routes,
             *extra_routes,
         ],
         dependencies=dependencies(use_cases),
@@ -66,4 +69,13 @@ def create_app(
         before_send=[nosniff],
         on_shutdown=list(on_shutdown),
         debug=config.debug,
+        logging_config=None,  # the composition root configures logging, once per process
     )
+    # Around Litestar's own handler rather than in its middleware list: route
+    # middleware runs after routing, and would never see a 404 or a 405.
+    app.asgi_handler = ObservedRequests(
+        app.asgi_handler,
+        config.metrics,
+        ClientLabels(config.trusted_proxies, config.client_label),
+    )
+    return app

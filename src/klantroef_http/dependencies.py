@@ -38,7 +38,8 @@ def dependencies(use_cases: UseCaseFactories) -> dict[str, Provide]:
     return {name: _per_request(factory) for name, factory in use_cases.items()}
 
 
-def _config(request: Request[Any, Any, Any]) -> HttpConfig:
+def http_config(request: Request[Any, Any, Any]) -> HttpConfig:
+    """The app's :class:`HttpConfig`."""
     config: HttpConfig = request.app.state[CONFIG]
     return config
 
@@ -47,9 +48,9 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
     """The client's address: the peer, or behind trusted proxies, the forwarded one."""
     peer = request.client.host if request.client else None
     forwarded = request.headers.getall("x-forwarded-for", [])
-    return _config(request).trusted_proxies.client_ip(peer, forwarded)
+    return http_config(request).trusted_proxies.client_ip(peer, forwarded)
 
 
 def public_base_url(request: Request[Any, Any, Any]) -> str:
     """Where links handed out point: the configured public URL, else this request's base."""
-    return (_config(request).public_base_url or str(request.base_url)).rstrip("/")
+    return (http_config(request).public_base_url or str(request.base_url)).rstrip("/")

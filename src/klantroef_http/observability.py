@@ -1,0 +1,222 @@
+"""Every request observed: one access-log record and the HTTP metrics, from one pure ASGI wrapper.
+
+:class:`ObservedRequests` wraps Litestar's ASGI handler (outside routing, so
+404s and 405s are seen too) and, once the response is sent, logs one record on
+``klantroef.access`` and counts it in :class:`HttpMetrics`. What a record holds:
+method, route template (``/media/{media_id}/stream``; ``unmatched`` when no
+route matched), the path without its query string (stream links carry their
+token there), status, duration, bytes sent, the request id and the client as
+the privacy setting allows (``HttpConfig.client_label``). Bodies and headers are
+never logged, so neither passwords nor bearer tokens can reach a line.
+
+``X-Request-ID`` is taken from the request when it is a sane id (1 to 128 of
+``A-Za-z0-9._:-``), else generated; it is echoed on the response and held in
+:data:`REQUEST_ID` while the request runs, so other log lines can carry it.
+
+How records become lines (JSON or text) is the composition root's business.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from contextvars import ContextVar
+from functools import lru_cache
+from time import perf_counter
+from typing import Any, cast
+
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+from klantroef_core.domain.client_ip import TrustedProxies
+
+ACCESS_LOGGER = "klantroef.access"
+REQUEST_ID: ContextVar[str | None] = ContextVar("klantroef_request_id", default=None)
+"""The id of the request being served, for log lines written on its behalf."""
+
+MEDIA_BYTES = "klantroef_media_bytes"
+"""Route ``opt`` key: the body bytes this route sends are media bytes (``klantroef_stream_bytes_total``)."""
+
+UNMATCHED = "unmatched"
+"""The route label of a request no route matched (404, 405): paths are not labels."""
+
+_REQUEST_ID_HEADER = b"x-request-id"
+_VALID_ID = re.compile(rb"[A-Za-z0-9._:-]{1,128}")
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_PATHSEND = "http.response.pathsend"
+_DURATION_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+)
+
+
+class HttpMetrics:
+    """The HTTP metrics: requests by method, route and status; durations; media bytes sent.
+
+    ``registry`` None leaves them unregistered (prometheus-client's multiprocess
+    mode: each process writes its own file and a scrape merges them all).
+    Label children are kept in dictionaries: a request costs two lookups, not
+    two ``labels()`` calls.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None) -> None:
+        self.requests = Counter(
+            "klantroef_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "klantroef_http_request_duration_seconds",
+            "Time from the request's arrival to its last byte handed to the server",
+            ["method", "route"],
+            buckets=_DURATION_BUCKETS,
+            registry=registry,
+        )
+        self.stream_bytes = Counter(
+            "klantroef_stream_bytes",
+            "Media bytes sent to players by the stream route",
+            registry=registry,
+        )
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[tuple[str, str], Any] = {}
+
+    def observe(
+        self, method: str, route: str, status: int, seconds: float, media_bytes: int
+    ) -> None:
+        key = (method, route, status)
+        counted = self._counted.get(key)
+        if counted is None:
+            counted = self._counted[key] = self.requests.labels(method, route, str(status))
+        counted.inc()
+        timed = self._timed.get((method, route))
+        if timed is None:
+            timed = self._timed[method, route] = self.duration.labels(method, route)
+        timed.observe(seconds)
+        if media_bytes:
+            self.stream_bytes.inc(media_bytes)
+
+
+class ClientLabels:
+    """The client of a request as logs may show it: resolved behind trusted proxies,
+    then passed through ``label`` (the address, or its keyed hash in privacy mode)."""
+
+    def __init__(self, proxies: TrustedProxies, label: Callable[[str], str]) -> None:
+        self._proxies = proxies
+        self._of = lru_cache(maxsize=4096)(self._compute)
+        self._label = label
+
+    def _compute(self, peer: str | None, forwarded: tuple[str, ...]) -> str:
+        return self._label(self._proxies.client_ip(peer, forwarded))
+
+    def of(self, scope: Scope) -> str:
+        client = scope.get("client")
+        peer = client[0] if client else None
+        forwarded: tuple[str, ...] = ()
+        if self._proxies.networks:
+            forwarded = tuple(
+                value.decode("latin-1")
+                for name, value in scope["headers"]
+                if name == b"x-forwarded-for"
+            )
+        return self._of(peer, forwarded)
+
+
+def _request_id(scope: Scope) -> bytes:
+    for name, value in scope["headers"]:
+        if name == _REQUEST_ID_HEADER:
+            if _VALID_ID.fullmatch(value):
+                return bytes(value)
+            break
+    return uuid.uuid4().hex.encode()
+
+
+class ObservedRequests:
+    """Pure ASGI middleware: logs and counts each HTTP request once its response is sent."""
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics | None, clients: ClientLabels) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.clients = clients
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        started = perf_counter()
+        request_id = _request_id(scope)
+        token = REQUEST_ID.set(request_id.decode())
+        status = 0
+        sent = 0
+        content_length = 0
+
+        async def observed_send(message: Any) -> None:
+            nonlocal status, sent, content_length
+            kind = message["type"]
+            if kind == "http.response.body":
+                sent += len(message.get("body", b""))
+            elif kind == "http.response.start":
+                status = message["status"]
+                headers = [*message.get("headers", ()), (_REQUEST_ID_HEADER, request_id)]
+                message["headers"] = headers
+                for name, value in headers:
+                    if name.lower() == b"content-length":
+                        content_length = int(value)
+                        break
+            elif kind == _PATHSEND:  # the server sends the whole file: its length was declared
+                sent += content_length
+            await send(message)
+
+        try:
+            await self.app(scope, receive, cast(Send, observed_send))
+        finally:
+            REQUEST_ID.reset(token)
+            self._done(scope, status or 500, perf_counter() - started, sent, request_id)
+
+    def _done(
+        self, scope: Scope, status: int, seconds: float, sent: int, request_id: bytes
+    ) -> None:
+        route = scope.get("path_template") or UNMATCHED
+        method: str = cast(Any, scope)["method"]
+        if self.metrics is not None:
+            handler = scope.get("route_handler")
+            media = sent if handler is not None and handler.opt.get(MEDIA_BYTES) else 0
+            self.metrics.observe(
+                method if method in _METHODS else "OTHER", route, status, seconds, media
+            )
+        if self.logger.isEnabledFor(logging.INFO):
+            path = scope["path"]
+            self.logger.info(
+                "%s %s %d",
+                method,
+                path,
+                status,
+                extra={
+                    "access": {
+                        "method": method,
+                        "route": route,
+                        "path": path,
+                        "status": status,
+                        "duration_ms": round(seconds * 1000, 3),
+                        "bytes": sent,
+                        "client": self.clients.of(scope),
+                        "request_id": request_id.decode(),
+                    }
+                },
+            )
