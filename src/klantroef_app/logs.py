@@ -34,9 +34,16 @@ def resolve_format(setting: str, stream: TextIO | None = None) -> str:
         return "json"
 
 
+_second: list[Any] = [None, ""]
+
+
 def _time(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """``2026-11-30T17:40:00.123Z``; the part up to the second is formatted once a second."""
+    created = record.created
+    second = int(created)
+    if _second[0] != second:
+        _second[:] = [second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")]
+    return f"{_second[1]}.{int((created - second) * 1000):03d}Z"
 
 
 class JsonFormatter(logging.Formatter):

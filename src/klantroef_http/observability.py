@@ -18,9 +18,11 @@ How records become lines (JSON or text) is the composition root's business.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
-import uuid
+import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
@@ -137,13 +139,59 @@ class ClientLabels:
         return self._of(peer, forwarded)
 
 
-def _request_id(scope: Scope) -> bytes:
+def _given_request_id(scope: Scope) -> bytes | None:
     for name, value in scope["headers"]:
         if name == _REQUEST_ID_HEADER:
-            if _VALID_ID.fullmatch(value):
-                return bytes(value)
-            break
-    return uuid.uuid4().hex.encode()
+            return bytes(value) if _VALID_ID.fullmatch(value) else None
+    return None
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            return int(value)
+    return 0
+
+
+class AccessRecord(logging.LogRecord):
+    """The access log's record, made without :class:`logging.LogRecord`'s general ``__init__``
+    (caller lookup, thread and process names): every attribute a formatter or handler
+    reads is set, in a fraction of the time. ``access`` holds the request's fields."""
+
+    def __init__(self, name: str, message: str, access: dict[str, object], created: float) -> None:
+        self.name = name
+        self.msg = message
+        self.args = None
+        self.levelname = "INFO"
+        self.levelno = logging.INFO
+        self.pathname = __file__
+        self.filename = "observability.py"
+        self.module = "observability"
+        self.exc_info = None
+        self.exc_text = None
+        self.stack_info = None
+        self.lineno = 0
+        self.funcName = "ObservedRequests"
+        self.created = created
+        self.msecs = (created - int(created)) * 1000
+        self.relativeCreated = (created - _STARTED) * 1000
+        self.thread = None
+        self.threadName = None
+        self.processName = None
+        self.process = _PID[0]
+        self.taskName = None
+        self.access = access
+
+
+_PID = [os.getpid()]
+_STARTED = time.time()
+
+
+def _forked() -> None:
+    _PID[0] = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 class ObservedRequests:
@@ -154,33 +202,34 @@ class ObservedRequests:
         self.metrics = metrics
         self.clients = clients
         self.logger = logging.getLogger(ACCESS_LOGGER)
+        # Generated ids: a random prefix for this worker, then a counter (no syscall a request).
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         started = perf_counter()
-        request_id = _request_id(scope)
+        request_id = _given_request_id(scope) or f"{self._id_prefix}{next(self._ids):016x}".encode()
         token = REQUEST_ID.set(request_id.decode())
         status = 0
         sent = 0
-        content_length = 0
+        headers: list[tuple[bytes, bytes]] = []
 
         async def observed_send(message: Any) -> None:
-            nonlocal status, sent, content_length
+            nonlocal status, sent, headers
             kind = message["type"]
             if kind == "http.response.body":
                 sent += len(message.get("body", b""))
             elif kind == "http.response.start":
                 status = message["status"]
-                headers = [*message.get("headers", ()), (_REQUEST_ID_HEADER, request_id)]
-                message["headers"] = headers
-                for name, value in headers:
-                    if name.lower() == b"content-length":
-                        content_length = int(value)
-                        break
+                headers = message.setdefault("headers", [])
+                if not isinstance(headers, list):
+                    headers = message["headers"] = list(headers)
+                headers.append((_REQUEST_ID_HEADER, request_id))
             elif kind == _PATHSEND:  # the server sends the whole file: its length was declared
-                sent += content_length
+                sent += _content_length(headers)
             await send(message)
 
         try:
@@ -202,21 +251,15 @@ class ObservedRequests:
             )
         if self.logger.isEnabledFor(logging.INFO):
             path = scope["path"]
-            self.logger.info(
-                "%s %s %d",
-                method,
-                path,
-                status,
-                extra={
-                    "access": {
-                        "method": method,
-                        "route": route,
-                        "path": path,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                        "bytes": sent,
-                        "client": self.clients.of(scope),
-                        "request_id": request_id.decode(),
-                    }
-                },
-            )
+            access = {
+                "method": method,
+                "route": route,
+                "path": path,
+                "status": status,
+                "duration_ms": round(seconds * 1000, 3),
+                "bytes": sent,
+                "client": self.clients.of(scope),
+                "request_id": request_id.decode(),
+            }
+            message = f"{method} {path} {status}"
+            self.logger.handle(AccessRecord(ACCESS_LOGGER, message, access, time.time()))
