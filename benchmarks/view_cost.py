@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import logging
-import logging.config
 import sys
 import tempfile
 from pathlib import Path
@@ -32,17 +30,13 @@ MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(4096)
 
 
 def _configure_logging(folder: Path) -> None:
+    """As ``klantroef serve`` does, with stdout a file in ``folder``."""
     if importlib.util.find_spec("klantroef_app.logs") is None:
         return  # a version without its own access log
     from klantroef_app import logs
 
-    config = logs.log_config("json")
-    config["handlers"]["stdout"] = {
-        "class": "logging.FileHandler",
-        "formatter": "klantroef",
-        "filename": str(folder / "access.log"),
-    }
-    logging.config.dictConfig(config)
+    sys.stdout = (folder / "stdout.log").open("w")
+    logs.configure_logging("json")
 
 
 async def _view(app: Any, path: str, query: bytes, n: int) -> int:

@@ -10,6 +10,7 @@ from litestar import Litestar
 from prometheus_client import CollectorRegistry
 
 from klantroef_app.container import Container, bootstrap, close
+from klantroef_app.logs import access_writer
 from klantroef_app.metrics import metrics_renderer, worker_stopped
 from klantroef_http import HttpConfig, UseCaseFactories, create_app
 from klantroef_http.config import AllowList
@@ -56,6 +57,7 @@ def build_app(container: Container | None = None) -> Litestar:
         render_metrics=metrics_renderer(registry),
         metrics_allow=AllowList.parse(settings.metrics_allow),
         client_label=container.client_identity().of,
+        write_access=access_writer(),
     )
     return create_app(
         use_cases(container), config, on_shutdown=[partial(close, container), worker_stopped]

@@ -21,7 +21,7 @@ from klantroef_http.hardening import KlantroefRequest, nosniff
 from klantroef_http.health import health_routes
 from klantroef_http.media.routes import media_routes
 from klantroef_http.metrics import metrics_routes
-from klantroef_http.observability import ClientLabels, ObservedRequests
+from klantroef_http.observability import Clients, ObservedRequests
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
 from klantroef_http.security import SECURITY_SCHEMES, BearerAuthentication
 from klantroef_http.views.routes import view_routes
@@ -76,6 +76,7 @@ def create_app(
     app.asgi_handler = ObservedRequests(
         app.asgi_handler,
         config.metrics,
-        ClientLabels(config.trusted_proxies, config.client_label),
+        Clients(config.trusted_proxies, config.client_label),
+        config.write_access,
     )
     return app

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from klantroef_core.domain.client_ip import IPNetwork, TrustedProxies, normalise_ip
-from klantroef_http.observability import HttpMetrics
+from klantroef_http.observability import AccessWriter, HttpMetrics
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,8 @@ def _raw(address: str) -> str:
 class HttpConfig:
     """Who the client is behind proxies, where links point, how large a JSON body may be,
     and what is observed: the HTTP metrics (None: none kept, ``/metrics`` is 404), how a
-    scrape is rendered, who may scrape, and how logs show a client address."""
+    scrape is rendered, who may scrape, how logs show a client address, and where access
+    lines go (None: records on the ``klantroef.access`` logger)."""
 
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     public_base_url: str | None = None
@@ -50,3 +51,4 @@ class HttpConfig:
         default_factory=lambda: AllowList.parse(["127.0.0.0/8", "::1"])
     )
     client_label: Callable[[str], str] = _raw
+    write_access: AccessWriter | None = None

@@ -16,6 +16,7 @@ from litestar import Request
 from litestar.di import Provide
 
 from klantroef_http.config import HttpConfig
+from klantroef_http.observability import CLIENT_IP
 
 T = TypeVar("T")
 
@@ -45,7 +46,11 @@ def http_config(request: Request[Any, Any, Any]) -> HttpConfig:
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The client's address: the peer, or behind trusted proxies, the forwarded one."""
+    """The client's address: the peer, or behind trusted proxies, the forwarded one
+    (resolved once per request, by the observing wrapper)."""
+    resolved: str | None = request.scope["state"].get(CLIENT_IP)
+    if resolved is not None:
+        return resolved
     peer = request.client.host if request.client else None
     forwarded = request.headers.getall("x-forwarded-for", [])
     return http_config(request).trusted_proxies.client_ip(peer, forwarded)

@@ -114,19 +114,20 @@ class HttpMetrics:
             self.stream_bytes.inc(media_bytes)
 
 
-class ClientLabels:
-    """The client of a request as logs may show it: resolved behind trusted proxies,
-    then passed through ``label`` (the address, or its keyed hash in privacy mode)."""
+CLIENT_IP = "klantroef.client_ip"
+"""Where the request's resolved client address waits in ``scope["state"]`` for the handlers."""
+
+
+class Clients:
+    """Who the client of a request is: resolved once per request behind trusted proxies
+    (and kept in the scope's state, so handlers do not resolve it again), then shown in
+    logs through ``label`` (the address, or its keyed hash in privacy mode)."""
 
     def __init__(self, proxies: TrustedProxies, label: Callable[[str], str]) -> None:
         self._proxies = proxies
-        self._of = lru_cache(maxsize=4096)(self._compute)
-        self._label = label
+        self.label = lru_cache(maxsize=4096)(label)
 
-    def _compute(self, peer: str | None, forwarded: tuple[str, ...]) -> str:
-        return self._label(self._proxies.client_ip(peer, forwarded))
-
-    def of(self, scope: Scope) -> str:
+    def resolve(self, scope: Scope) -> str:
         client = scope.get("client")
         peer = client[0] if client else None
         forwarded: tuple[str, ...] = ()
@@ -136,7 +137,9 @@ class ClientLabels:
                 for name, value in scope["headers"]
                 if name == b"x-forwarded-for"
             )
-        return self._of(peer, forwarded)
+        address = self._proxies.client_ip(peer, forwarded)
+        scope["state"][CLIENT_IP] = address
+        return address
 
 
 def _given_request_id(scope: Scope) -> bytes | None:
@@ -151,6 +154,11 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int:
         if name.lower() == b"content-length":
             return int(value)
     return 0
+
+
+AccessWriter = Callable[[float, dict[str, Any]], None]
+"""Writes one request's access line straight out, past the logging machinery:
+``(time, fields)``. Without one, each request is a record on ``klantroef.access``."""
 
 
 class AccessRecord(logging.LogRecord):
@@ -178,17 +186,17 @@ class AccessRecord(logging.LogRecord):
         self.thread = None
         self.threadName = None
         self.processName = None
-        self.process = _PID[0]
+        self.process = PID[0]
         self.taskName = None
         self.access = access
 
 
-_PID = [os.getpid()]
+PID = [os.getpid()]
 _STARTED = time.time()
 
 
 def _forked() -> None:
-    _PID[0] = os.getpid()
+    PID[0] = os.getpid()
 
 
 os.register_at_fork(after_in_child=_forked)
@@ -197,10 +205,17 @@ os.register_at_fork(after_in_child=_forked)
 class ObservedRequests:
     """Pure ASGI middleware: logs and counts each HTTP request once its response is sent."""
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics | None, clients: ClientLabels) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: HttpMetrics | None,
+        clients: Clients,
+        write_access: AccessWriter | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.clients = clients
+        self.write_access = write_access
         self.logger = logging.getLogger(ACCESS_LOGGER)
         # Generated ids: a random prefix for this worker, then a counter (no syscall a request).
         self._id_prefix = os.urandom(8).hex()
@@ -212,6 +227,7 @@ class ObservedRequests:
             return
         started = perf_counter()
         request_id = _given_request_id(scope) or f"{self._id_prefix}{next(self._ids):016x}".encode()
+        client = self.clients.resolve(scope)
         token = REQUEST_ID.set(request_id.decode())
         status = 0
         sent = 0
@@ -236,10 +252,18 @@ class ObservedRequests:
             await self.app(scope, receive, cast(Send, observed_send))
         finally:
             REQUEST_ID.reset(token)
-            self._done(scope, status or 500, perf_counter() - started, sent, request_id)
+            seconds = perf_counter() - started
+            self._done(scope, status or 500, seconds, sent, request_id=request_id, client=client)
 
     def _done(
-        self, scope: Scope, status: int, seconds: float, sent: int, request_id: bytes
+        self,
+        scope: Scope,
+        status: int,
+        seconds: float,
+        sent: int,
+        *,
+        request_id: bytes,
+        client: str,
     ) -> None:
         route = scope.get("path_template") or UNMATCHED
         method: str = cast(Any, scope)["method"]
@@ -258,8 +282,11 @@ class ObservedRequests:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
                 "bytes": sent,
-                "client": self.clients.of(scope),
+                "client": self.clients.label(client),
                 "request_id": request_id.decode(),
             }
-            message = f"{method} {path} {status}"
-            self.logger.handle(AccessRecord(ACCESS_LOGGER, message, access, time.time()))
+            if self.write_access is not None:
+                self.write_access(time.time(), access)
+            else:
+                message = f"{method} {path} {status}"
+                self.logger.handle(AccessRecord(ACCESS_LOGGER, message, access, time.time()))
