@@ -1,4 +1,4 @@
-"""The ``klantroef`` command: ``serve`` and ``migrate``."""
+"""The ``klantroef`` command: ``serve`` and ``migrate``; the others register here (admin_cli, client_cli)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_app import admin_cli, client_cli
 from klantroef_app.container import make_s3_storage, make_signer
 from klantroef_app.logs import configure_logging
 from klantroef_app.metrics import MULTIPROC_ENV
@@ -24,6 +25,9 @@ from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
 
 APP_FACTORY = "klantroef_app.asgi:build_app"
+GRANIAN_BUFFER = 128 * 1024
+"""granian's per-connection buffer (HTTP/1 read and write, HTTP/2 send): also the longest
+request head it reads (a larger one is answered 431)."""
 logger = logging.getLogger("klantroef")
 
 
@@ -40,8 +44,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="do not touch the schema")
 
     commands.add_parser("migrate", help="apply the database migrations and exit")
+    admin_cli.register(commands)  # create-admin, rotate-keys
+    client_cli.register(commands)  # login, logout, media ...
 
     args = parser.parse_args(argv)
+    if hasattr(args, "run"):  # the commands registered above run themselves
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return int(args.run(args))
     try:
         settings = Settings.from_env()
         log_config = configure_logging(settings.log_format)
@@ -169,10 +180,12 @@ def _run_server(args: argparse.Namespace, log_config: dict[str, Any]) -> None:
             log_level="info",
             log_config=log_config,
             access_log=False,
+            server_header=False,  # the app names itself, without a version
         )
         return
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings, HTTP2Settings
 
     Granian(
         APP_FACTORY,
@@ -182,6 +195,10 @@ def _run_server(args: argparse.Namespace, log_config: dict[str, Any]) -> None:
         workers=args.workers,
         factory=True,
         log_dictconfig=log_config,
+        # What a connection may hold in the server's own buffer: with granian's default
+        # (400 KiB) a hundred slow readers pinned ~45 MB more (ARCHITECTURE.md, backpressure).
+        http1_settings=HTTP1Settings(max_buffer_size=GRANIAN_BUFFER),
+        http2_settings=HTTP2Settings(max_send_buffer_size=GRANIAN_BUFFER),
     ).serve()
 
 

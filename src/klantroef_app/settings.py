@@ -123,6 +123,25 @@ def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...
     return entries
 
 
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``KLANTROEF_CORS_ORIGINS``: a comma list of origins (``scheme://host[:port]``)."""
+    origins = []
+    for raw in env.get("KLANTROEF_CORS_ORIGINS", "").split(","):
+        origin = raw.strip().rstrip("/")
+        if not origin:
+            continue
+        if not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                "KLANTROEF_CORS_ORIGINS must list origins such as https://admin.example.com "
+                f"(scheme, host and optional port; no path, no wildcard), not {raw.strip()!r}"
+            )
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+
+
 def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
     try:
         return Rate.parse(env.get(name, default) or default)
@@ -183,6 +202,7 @@ class Settings:
     s3: S3Settings | None = None
     log_format: str = "auto"
     metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def in_memory(self) -> bool:
@@ -236,4 +256,18 @@ class Settings:
             s3=_s3(env),
             log_format=_choice(env, "KLANTROEF_LOG_FORMAT", "auto", ("auto", "json", "text")),
             metrics_allow=_networks(env, "KLANTROEF_METRICS_ALLOW", "127.0.0.0/8,::1"),
+            cors_origins=_origins(env),
         )
+
+
+def client_config_path(env: Mapping[str, str] | None = None) -> Path:
+    """Where ``klantroef login`` keeps the server URL and token, for this user alone.
+
+    ``KLANTROEF_CLI_CONFIG`` if set, else ``$XDG_CONFIG_HOME/klantroef/credentials.json``
+    (``~/.config`` when ``XDG_CONFIG_HOME`` is unset).
+    """
+    env = os.environ if env is None else env
+    if explicit := env.get("KLANTROEF_CLI_CONFIG"):
+        return Path(explicit)
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "klantroef" / "credentials.json"

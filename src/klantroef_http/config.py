@@ -39,7 +39,8 @@ class HttpConfig:
     """Who the client is behind proxies, where links point, how large a JSON body may be,
     and what is observed: the HTTP metrics (None: none kept, ``/metrics`` is 404), how a
     scrape is rendered, who may scrape, how logs show a client address, and where access
-    lines go (None: records on the ``klantroef.access`` logger)."""
+    lines go (None: records on the ``klantroef.access`` logger),
+    and which other sites' pages may call the admin API (``cors_origins``, lowercase)."""
 
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
     public_base_url: str | None = None
@@ -52,3 +53,6 @@ class HttpConfig:
     )
     client_label: Callable[[str], str] = _raw
     write_access: AccessWriter | None = None
+    cors_origins: frozenset[str] = frozenset()
+    media_sources: tuple[str, ...] = ()
+    """Origins a stream GET may redirect players to (the object store, in redirect mode)."""
