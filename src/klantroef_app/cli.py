@@ -49,9 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if hasattr(args, "run"):  # the commands registered above run themselves
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
         return int(args.run(args))
     try:
         settings = Settings.from_env()
