@@ -26,6 +26,7 @@ from klantroef_app.logs import JsonFormatter, TextFormatter
 
 SERVICE_LOGGERS = ("klantroef", "litestar", "_granian", "granian", "uvicorn")
 MIN_SECRET_LENGTH = 8  # shorter strings (a test's "x") could turn up in any line
+MIN_DISTINCT_CHARACTERS = 6  # "x" * 40 is a test's stand-in, not a secret: a long path holds it
 
 
 @dataclass
@@ -34,7 +35,11 @@ class Capture:
     secrets: set[str] = field(default_factory=set)
 
     def add_secret(self, value: object) -> None:
-        if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+        if (
+            isinstance(value, str)
+            and len(value) >= MIN_SECRET_LENGTH
+            and len(set(value)) >= MIN_DISTINCT_CHARACTERS
+        ):
             self.secrets.add(value)
 
     def add_lines(self, lines: Iterable[str]) -> None:
@@ -63,7 +68,7 @@ def _harvest_request(request: httpx.Request) -> None:
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             body = json.loads(request.content)
-        except (httpx.RequestNotRead, ValueError):
+        except (httpx.RequestNotRead, ValueError, RecursionError):  # hostile bodies too
             return
         if isinstance(body, dict):
             CAPTURE.add_secret(body.get("password"))
