@@ -14,6 +14,7 @@ from klantroef_app.container import Container, bootstrap, close
 from klantroef_app.logs import access_writer
 from klantroef_app.metrics import metrics_renderer, worker_stopped
 from klantroef_app.settings import Settings
+from klantroef_app.shutdown import GracefulShutdown
 from klantroef_http import HttpConfig, UseCaseFactories, create_app
 from klantroef_http.config import AllowList
 from klantroef_http.observability import HttpMetrics
@@ -88,3 +89,9 @@ def build_app(container: Container | None = None) -> Litestar:
     return create_app(
         use_cases(container), config, on_shutdown=[partial(close, container), worker_stopped]
     )
+
+
+def build_served_app() -> GracefulShutdown:
+    """What ``klantroef serve`` runs in each worker: the app, with a grace period on SIGTERM."""
+    container = bootstrap()
+    return GracefulShutdown(build_app(container), container.settings().shutdown_grace)

@@ -10,6 +10,7 @@ production and in tests alike: a test passes its fakes as overrides.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from operator import attrgetter
@@ -19,6 +20,7 @@ from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
 from klantroef_adapters.health import BackendReadiness
+from klantroef_adapters.media.hls import PyAvPackager
 from klantroef_adapters.memory.admin_repository import InMemoryAdminRepository
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
@@ -55,6 +57,7 @@ from klantroef_app.settings import Settings
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
+from klantroef_core.use_cases.hls import IssuePlaybackLinks, OpenHlsPlaylist, OpenHlsSegment
 from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
@@ -105,7 +108,9 @@ def make_signer(settings: Settings, secrets: Secrets) -> JwtSigner:
 
 
 def make_redis(settings: Settings) -> Redis | None:
-    return create_redis(settings.redis_url) if settings.redis_url else None
+    if not settings.redis_url:
+        return None
+    return create_redis(settings.redis_url, timeout=settings.redis_timeout)
 
 
 def make_s3_storage(settings: Settings) -> S3MediaStorage:
@@ -123,6 +128,8 @@ def make_s3_storage(settings: Settings) -> S3MediaStorage:
         access_key_id=s3.access_key_id,
         secret_access_key=s3.secret_access_key,
         prefix=s3.prefix,
+        connect_timeout=min(3.0, settings.s3_timeout),
+        read_timeout=settings.s3_timeout,
     )
 
 
@@ -173,7 +180,10 @@ class Container(containers.DeclarativeContainer):
 
     # --- connections (lazy: nothing connects until first used) ---
     engine: providers.Provider[SqlEngine] = providers.Singleton(
-        create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
+        create_engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.db_pool_size,
+        timeout=settings.provided.db_timeout,
     )
     redis: providers.Provider[Redis | None] = providers.Singleton(make_redis, settings)
 
@@ -213,6 +223,11 @@ class Container(containers.DeclarativeContainer):
         local=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
         memory=providers.Singleton(InMemoryMediaStorage),
     )
+    media_packager = providers.Singleton(
+        PyAvPackager,
+        media_storage,
+        timeout=providers.Callable(attrgetter("hls_package_timeout"), settings),
+    )
     direct_links = providers.Selector(
         providers.Singleton(direct_links, settings),
         s3=media_storage,
@@ -246,7 +261,10 @@ class Container(containers.DeclarativeContainer):
     analytics_cache = providers.Selector(
         _shared_state,
         redis=providers.Singleton(
-            RedisAnalyticsCache, redis, ttl=settings.provided.analytics_cache_ttl
+            RedisAnalyticsCache,
+            redis,
+            ttl=settings.provided.analytics_cache_ttl,
+            totals=view_log,  # a hit is served only if the log's total still matches
         ),
         sql=providers.Singleton(NoAnalyticsCache),
         embedded=_local_analytics_cache,
@@ -313,7 +331,11 @@ class Container(containers.DeclarativeContainer):
     list_media = providers.Factory(ListMedia, media=media_repository)
     get_media = providers.Factory(GetMedia, media=media_repository)
     delete_media = providers.Factory(
-        DeleteMedia, media=media_repository, storage=media_storage, cache=analytics_cache
+        DeleteMedia,
+        media=media_repository,
+        storage=media_storage,
+        cache=analytics_cache,
+        packager=media_packager,
     )
     issue_stream_link = providers.Factory(
         IssueStreamLink,
@@ -329,6 +351,19 @@ class Container(containers.DeclarativeContainer):
         media=media_repository,
         storage=media_storage,
         direct=direct_links,
+    )
+    issue_playback_links = providers.Factory(
+        IssuePlaybackLinks, links=issue_stream_link, packager=media_packager
+    )
+    open_hls_playlist = providers.Factory(
+        OpenHlsPlaylist, check=check_stream_token, media=media_repository, packager=media_packager
+    )
+    open_hls_segment = providers.Factory(
+        OpenHlsSegment,
+        check=check_stream_token,
+        media=media_repository,
+        storage=media_storage,
+        packager=media_packager,
     )
 
     # --- use cases: views and analytics ---
@@ -388,3 +423,4 @@ async def close(container: Container) -> None:
         await client.aclose()
     if not container.settings().in_memory:
         await container.engine().dispose()
+    logging.getLogger("klantroef").info("closed the database, Redis and S3 connections")

@@ -35,6 +35,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from exc
+    if not 0 < value <= 3600:
+        raise SettingsError(f"{name} must be more than 0 and at most 3600 seconds")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env.get(name, default).strip().lower() or default
     if value not in choices:
@@ -202,7 +215,12 @@ class Settings:
     s3: S3Settings | None = None
     log_format: str = "auto"
     metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
+    db_timeout: float = 5.0
+    redis_timeout: float = 2.0
+    s3_timeout: float = 10.0
+    shutdown_grace: int = 8
     cors_origins: tuple[str, ...] = ()
+    hls_package_timeout: int = 300
 
     @property
     def in_memory(self) -> bool:
@@ -256,7 +274,12 @@ class Settings:
             s3=_s3(env),
             log_format=_choice(env, "KLANTROEF_LOG_FORMAT", "auto", ("auto", "json", "text")),
             metrics_allow=_networks(env, "KLANTROEF_METRICS_ALLOW", "127.0.0.0/8,::1"),
+            db_timeout=_seconds(env, "KLANTROEF_DB_TIMEOUT", 5.0),
+            redis_timeout=_seconds(env, "KLANTROEF_REDIS_TIMEOUT", 2.0),
+            s3_timeout=_seconds(env, "KLANTROEF_S3_TIMEOUT", 10.0),
+            shutdown_grace=_int(env, "KLANTROEF_SHUTDOWN_GRACE", 8),
             cors_origins=_origins(env),
+            hls_package_timeout=_int(env, "KLANTROEF_HLS_PACKAGE_TIMEOUT", 300, minimum=1),
         )
 
 
