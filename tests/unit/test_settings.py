@@ -171,3 +171,24 @@ def test_redirect_mode_is_a_flag_of_the_s3_settings(raw: str, redirect: bool) ->
 def test_an_s3_setting_without_a_bucket_is_refused(name: str) -> None:
     with pytest.raises(SettingsError, match=f"{name} is set but KLANTROEF_S3_BUCKET is not"):
         Settings.from_env({name: "x"})
+
+
+def test_log_format_and_metrics_allow_list_default_and_parse() -> None:
+    default = Settings.from_env({})
+    assert default.log_format == "auto"
+    assert default.metrics_allow == ("127.0.0.0/8", "::1")
+    chosen = Settings.from_env(
+        {"KLANTROEF_LOG_FORMAT": "JSON", "KLANTROEF_METRICS_ALLOW": " 10.0.0.0/8, 192.0.2.1 ,"}
+    )
+    assert chosen.log_format == "json"
+    assert chosen.metrics_allow == ("10.0.0.0/8", "192.0.2.1")
+    assert Settings.from_env({"KLANTROEF_METRICS_ALLOW": ""}).metrics_allow == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("KLANTROEF_LOG_FORMAT", "yaml"), ("KLANTROEF_METRICS_ALLOW", "127.0.0.1,localhost")],
+)
+def test_unusable_observing_settings_are_refused_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
