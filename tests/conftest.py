@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from tests import log_capture
 from tests.seaweedfs import SeaweedS3, SeaweedServer, weed_binary
 from tests.services import MARIADB_URL, REDIS_URL, require, services_required
 
@@ -46,8 +47,14 @@ def _needs_seaweedfs(item: pytest.Item) -> bool:
     )
 
 
+def pytest_configure() -> None:
+    log_capture.start()  # every service log line and every secret the tests use, for the end
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     global _early  # noqa: PLW0603 - one server per test session
+    # The log-secrets check reads what every test before it logged: it runs last.
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
     weed = weed_binary()
     if weed is not None and _early is None and any(_needs_seaweedfs(item) for item in items):
         _early = SeaweedServer(weed)

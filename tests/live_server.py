@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 
+from tests import log_capture
+
 FAST_ARGON2 = {
     "KLANTROEF_ARGON2_TIME_COST": "1",
     "KLANTROEF_ARGON2_MEMORY_COST": "8",
@@ -70,6 +72,7 @@ def live_server(
         yield server
     finally:
         _stop(process)
+        log_capture.CAPTURE.add_lines(log.read_text(errors="replace").splitlines())
 
 
 def _wait_until_live(server: LiveServer, timeout: float = 30.0) -> None:

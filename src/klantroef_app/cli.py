@@ -7,16 +7,22 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_app import admin_cli, client_cli, media_commands
 from klantroef_app.container import make_s3_storage, make_signer
+from klantroef_app.logs import configure_logging
+from klantroef_app.metrics import MULTIPROC_ENV
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
@@ -59,15 +65,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if hasattr(args, "run"):  # the commands registered above run themselves
         return int(args.run(args))
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     try:
         settings = Settings.from_env()
+        log_config = configure_logging(settings.log_format)
         if args.command == "migrate":
             _migrate(settings)
             return 0
-        return _serve(settings, args)
+        return _serve(settings, args, log_config)
     except (SettingsError, StartupError) as exc:
         print(f"klantroef: {exc}", file=sys.stderr)
         return 2
@@ -134,7 +138,27 @@ def prepare_bucket(settings: Settings) -> None:
     logger.info("media bytes live in the S3 bucket %r%s", settings.s3.bucket, where)
 
 
-def _serve(settings: Settings, args: argparse.Namespace) -> int:
+@contextmanager
+def metrics_folder() -> Iterator[str]:
+    """A fresh folder for the workers' metric files, named in ``PROMETHEUS_MULTIPROC_DIR``.
+
+    Fresh for each start, so no file of an earlier run (or of its dead workers)
+    is counted; removed when the server stops.
+    """
+    folder = tempfile.mkdtemp(prefix="klantroef-metrics-")
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = folder
+    try:
+        yield folder
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, Any]) -> int:
     check_workers(settings, args.workers)
     try:  # create the secrets file once, before workers start, and refuse bad keys now
         make_signer(settings, load_secrets(settings))
@@ -150,6 +174,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             prepare_bucket(settings)
         if not args.no_migrate:
             _migrate(settings)
+    with metrics_folder():
+        _run_server(settings, args, log_config)
+    return 0
+
+
+def _run_server(settings: Settings, args: argparse.Namespace, log_config: dict[str, Any]) -> None:
     if args.server == "uvicorn":
         import uvicorn
 
@@ -165,11 +195,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level="info",
+            log_config=log_config,
             access_log=False,
             timeout_graceful_shutdown=settings.shutdown_grace + KILL_MARGIN,
             server_header=False,  # the app names itself, without a version
         )
-        return 0
+        return
     from granian import Granian
     from granian.constants import Interfaces, TaskImpl
     from granian.http import HTTP1Settings, HTTP2Settings
@@ -181,6 +212,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=args.workers,
         factory=True,
+        log_dictconfig=log_config,
         task_impl=TaskImpl.asyncio,  # real asyncio tasks: the grace period cancels them
         workers_kill_timeout=settings.shutdown_grace + KILL_MARGIN,
         # What a connection may hold in the server's own buffer: with granian's default
@@ -188,7 +220,6 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         http1_settings=HTTP1Settings(max_buffer_size=GRANIAN_BUFFER),
         http2_settings=HTTP2Settings(max_send_buffer_size=GRANIAN_BUFFER),
     ).serve()
-    return 0
 
 
 def _stopped(number: int, frame: FrameType | None) -> None:

@@ -29,6 +29,13 @@ from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.memory.view_log import InMemoryViewLog
+from klantroef_adapters.observed import (
+    CountedAnalyticsCache,
+    CountedUploads,
+    CountedViewLimiter,
+    CountedViewLog,
+    DomainMetrics,
+)
 from klantroef_adapters.passwords import Argon2PasswordHasher
 from klantroef_adapters.redis.analytics_cache import RedisAnalyticsCache
 from klantroef_adapters.redis.client import create_redis
@@ -45,6 +52,7 @@ from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.system import SystemClock, UuidGenerator
 from klantroef_adapters.uncached import NoAnalyticsCache
+from klantroef_app.metrics import metrics_registry
 from klantroef_app.secrets_file import Retired, Secrets, lifetimes, load_secrets
 from klantroef_app.settings import Settings
 from klantroef_core.domain.client_identity import ClientIdentity
@@ -280,6 +288,16 @@ class Container(containers.DeclarativeContainer):
         redis,
     )
 
+    # --- metrics: the domain's counters, kept by decorators around the ports that see them ---
+    metrics_registry = providers.Singleton(metrics_registry)
+    domain_metrics = providers.Singleton(DomainMetrics, metrics_registry)
+    _counted_view_log = providers.Singleton(CountedViewLog, view_log, domain_metrics)
+    _counted_view_limiter = providers.Singleton(CountedViewLimiter, rate_limiter, domain_metrics)
+    _counted_uploads = providers.Singleton(CountedUploads, media_repository, domain_metrics)
+    _counted_analytics_cache = providers.Singleton(
+        CountedAnalyticsCache, analytics_cache, domain_metrics
+    )
+
     # --- what the use cases take from the settings, worked out once (not per request) ---
     _signup_open = providers.Singleton(attrgetter("signup_open"), settings)
     _login_rate = providers.Singleton(attrgetter("login_rate"), settings)
@@ -316,7 +334,7 @@ class Container(containers.DeclarativeContainer):
     # --- use cases: media ---
     upload_media = providers.Factory(
         UploadMedia,
-        media=media_repository,
+        media=_counted_uploads,
         storage=media_storage,
         clock=clock,
         ids=ids,
@@ -372,16 +390,16 @@ class Container(containers.DeclarativeContainer):
     authorise_view = providers.Factory(AuthoriseView, check_stream_token=check_stream_token)
     record_view = providers.Factory(
         RecordView,
-        views=view_log,
+        views=_counted_view_log,
         cache=analytics_cache,
-        limiter=rate_limiter,
+        limiter=_counted_view_limiter,
         clock=clock,
         identity=client_identity,
         rate=_view_rate,
     )
     log_view = providers.Factory(LogView, authorise=authorise_view, record=record_view)
     get_analytics = providers.Factory(
-        GetAnalytics, media=media_repository, views=view_log, cache=analytics_cache
+        GetAnalytics, media=media_repository, views=view_log, cache=_counted_analytics_cache
     )
 
 

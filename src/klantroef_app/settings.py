@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -121,6 +122,20 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
     )
 
 
+def _networks(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """Comma-separated addresses or CIDRs; an empty value means none."""
+    raw = env.get(name)
+    entries = tuple(e.strip() for e in (default if raw is None else raw).split(",") if e.strip())
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                f"{name} must list addresses or CIDRs (e.g. 127.0.0.0/8,::1), not {entry!r}"
+            ) from exc
+    return entries
+
+
 def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
     """``KLANTROEF_CORS_ORIGINS``: a comma list of origins (``scheme://host[:port]``)."""
     origins = []
@@ -199,6 +214,8 @@ class Settings:
     db_pool_size: int = 10
     s3: S3Settings | None = None
     probe_timeout: int = 60
+    log_format: str = "auto"
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
     db_timeout: float = 5.0
     redis_timeout: float = 2.0
     s3_timeout: float = 10.0
@@ -257,6 +274,8 @@ class Settings:
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
             probe_timeout=_int(env, "KLANTROEF_PROBE_TIMEOUT", 60, minimum=1),
+            log_format=_choice(env, "KLANTROEF_LOG_FORMAT", "auto", ("auto", "json", "text")),
+            metrics_allow=_networks(env, "KLANTROEF_METRICS_ALLOW", "127.0.0.0/8,::1"),
             db_timeout=_seconds(env, "KLANTROEF_DB_TIMEOUT", 5.0),
             redis_timeout=_seconds(env, "KLANTROEF_REDIS_TIMEOUT", 2.0),
             s3_timeout=_seconds(env, "KLANTROEF_S3_TIMEOUT", 10.0),

@@ -20,6 +20,8 @@ from klantroef_http.docs import SwaggerPage, docs_router
 from klantroef_http.hardening import KlantroefRequest, allowed_methods, security_headers
 from klantroef_http.health import health_routes
 from klantroef_http.media.routes import media_routes
+from klantroef_http.metrics import metrics_routes
+from klantroef_http.observability import Clients, ObservedRequests
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
 from klantroef_http.security import SECURITY_SCHEMES, BearerAuthentication
 from klantroef_http.views.routes import view_routes
@@ -45,6 +47,7 @@ def create_app(
             *health_routes,
             *media_routes,
             *view_routes,
+            *metrics_routes,
             *extra_routes,
         ],
         dependencies=dependencies(use_cases),
@@ -68,6 +71,15 @@ def create_app(
         before_send=[security_headers(config.cors_origins, allowed)],
         on_shutdown=list(on_shutdown),
         debug=config.debug,
+        logging_config=None,  # the composition root configures logging, once per process
+    )
+    # Around Litestar's own handler rather than in its middleware list: route
+    # middleware runs after routing, and would never see a 404 or a 405.
+    app.asgi_handler = ObservedRequests(
+        app.asgi_handler,
+        config.metrics,
+        Clients(config.trusted_proxies, config.client_label),
+        config.write_access,
     )
     allowed.update(allowed_methods(app))
     return app

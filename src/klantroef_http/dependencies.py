@@ -16,6 +16,7 @@ from litestar import Request
 from litestar.di import Provide
 
 from klantroef_http.config import HttpConfig
+from klantroef_http.observability import CLIENT_IP
 
 T = TypeVar("T")
 
@@ -38,23 +39,28 @@ def dependencies(use_cases: UseCaseFactories) -> dict[str, Provide]:
     return {name: _per_request(factory) for name, factory in use_cases.items()}
 
 
-def _config(request: Request[Any, Any, Any]) -> HttpConfig:
+def http_config(request: Request[Any, Any, Any]) -> HttpConfig:
+    """The app's :class:`HttpConfig`."""
     config: HttpConfig = request.app.state[CONFIG]
     return config
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
-    """The client's address: the peer, or behind trusted proxies, the forwarded one."""
+    """The client's address: the peer, or behind trusted proxies, the forwarded one
+    (resolved once per request, by the observing wrapper)."""
+    resolved: str | None = request.scope["state"].get(CLIENT_IP)
+    if resolved is not None:
+        return resolved
     peer = request.client.host if request.client else None
     forwarded = request.headers.getall("x-forwarded-for", [])
-    return _config(request).trusted_proxies.client_ip(peer, forwarded)
+    return http_config(request).trusted_proxies.client_ip(peer, forwarded)
 
 
 def public_base_url(request: Request[Any, Any, Any]) -> str:
     """Where links handed out point: the configured public URL, else this request's base."""
-    return (_config(request).public_base_url or str(request.base_url)).rstrip("/")
+    return (http_config(request).public_base_url or str(request.base_url)).rstrip("/")
 
 
 def media_sources(request: Request[Any, Any, Any]) -> tuple[str, ...]:
     """Origins besides this one that media bytes come from (the store, in redirect mode)."""
-    return _config(request).media_sources
+    return http_config(request).media_sources

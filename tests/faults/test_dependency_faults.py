@@ -153,14 +153,26 @@ def upload_until_answered(
             except (BrokenPipeError, ConnectionResetError):
                 break  # the server stopped reading: it has answered
             sent += 64 * 1024
+        # Read the answer by its Content-Length, not to the connection's close: after
+        # answering, the server may linger a while to drain a body it will not use.
         answer = b""
+        headers: dict[str, str] = {}
+        lines: list[str] = []
         with contextlib.suppress(ConnectionResetError):
             while chunk := sock.recv(65536):
                 answer += chunk
+                head_part, found, payload = answer.partition(b"\r\n\r\n")
+                if not found:
+                    continue
+                lines = head_part.decode("latin-1").split("\r\n")
+                headers = {
+                    name.lower(): value
+                    for name, _, value in (line.partition(": ") for line in lines[1:])
+                }
+                if len(payload) >= int(headers.get("content-length", "0")):
+                    break
     took = time.monotonic() - started
-    head_part, _, payload = answer.partition(b"\r\n\r\n")
-    lines = head_part.decode("latin-1").split("\r\n")
-    headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
+    _, _, payload = answer.partition(b"\r\n\r\n")
     return httpx.Response(int(lines[0].split()[1]), headers=headers, content=payload), took
 
 

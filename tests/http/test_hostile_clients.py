@@ -167,7 +167,7 @@ def test_slow_readers_hold_a_small_fixed_buffer_and_give_it_back(served: Served)
     assert max(peak_1, peak_2) - rss_before < READERS_RSS_BOUND, figures
     assert after_1 - rss_before < READERS_RSS_BOUND, figures
     # What the first hundred held went back to the allocator and served the second.
-    assert after_2 - after_1 < 16 * MIB, figures
+    assert after_2 - after_1 < 32 * MIB, figures  # reused, not growing per reader
     assert served.partial_files() == []
 
 

@@ -178,3 +178,24 @@ def test_the_probe_timeout_is_a_minute_unless_set_and_at_least_a_second() -> Non
     assert Settings.from_env({"KLANTROEF_PROBE_TIMEOUT": "5"}).probe_timeout == 5
     with pytest.raises(SettingsError, match="KLANTROEF_PROBE_TIMEOUT must be at least 1"):
         Settings.from_env({"KLANTROEF_PROBE_TIMEOUT": "0"})
+
+
+def test_log_format_and_metrics_allow_list_default_and_parse() -> None:
+    default = Settings.from_env({})
+    assert default.log_format == "auto"
+    assert default.metrics_allow == ("127.0.0.0/8", "::1")
+    chosen = Settings.from_env(
+        {"KLANTROEF_LOG_FORMAT": "JSON", "KLANTROEF_METRICS_ALLOW": " 10.0.0.0/8, 192.0.2.1 ,"}
+    )
+    assert chosen.log_format == "json"
+    assert chosen.metrics_allow == ("10.0.0.0/8", "192.0.2.1")
+    assert Settings.from_env({"KLANTROEF_METRICS_ALLOW": ""}).metrics_allow == ()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("KLANTROEF_LOG_FORMAT", "yaml"), ("KLANTROEF_METRICS_ALLOW", "127.0.0.1,localhost")],
+)
+def test_unusable_observing_settings_are_refused_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})

@@ -13,9 +13,12 @@ MAX_PASSWORD_LENGTH = 1024
 MAX_EMAIL_LENGTH = 254
 _PASSWORD_RULE = f"a password is {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
 
-# A pragmatic shape check: one "@", a non-empty local part without spaces, and a
-# domain with at least one dot whose labels are letters, digits and hyphens.
-_LOCAL = r"^[^\s@]{1,64}@"
+# A pragmatic shape check: one "@", a non-empty local part without spaces or control
+# characters, and a domain with at least one dot whose labels are letters, digits
+# and hyphens. The excluded characters are spelt out rather than written ``\s``:
+# Python's and ECMAScript's ``\s`` differ (U+001C to U+001F, U+0085, U+FEFF), and
+# clients check the OpenAPI pattern with the latter.
+_LOCAL = r"^[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]{1,64}@"
 _DOMAIN = (
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$"

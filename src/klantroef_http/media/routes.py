@@ -42,6 +42,7 @@ from klantroef_http.media.play_page import play_page, player_script
 from klantroef_http.media.posters import poster_response
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
 from klantroef_http.media.streaming import plan_stream, stream_response
+from klantroef_http.observability import MEDIA_BYTES
 from klantroef_http.problems import problem_responses
 from klantroef_http.security import BEARER, PUBLIC, admin_only, claims_of
 
@@ -153,7 +154,7 @@ class MediaController(Controller):
 @route(
     "/media/{media_id:str}/stream",
     http_method=[HttpMethod.GET, HttpMethod.HEAD],
-    opt=PUBLIC,
+    opt={**PUBLIC, MEDIA_BYTES: True},
     operation_id=lambda _handler, method, _path: f"{method.lower()}Stream",
     operation_class=StreamOperation,
     summary="The media's bytes, with Range support, for a stream link's token",
