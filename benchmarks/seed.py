@@ -14,27 +14,21 @@ from urllib.parse import urlsplit
 
 from benchmarks.backends import Backend
 from benchmarks.client import Client, bearer, curl_upload
+from benchmarks.playable import playable_head
 
 EMAIL = "bench@example.com"
 PASSWORD = "benchmark horse battery staple"
 MIB = 1024 * 1024
 
-# An ISO BMFF 'ftyp' box (brand isom, compatible mp42) and an 'mdat' header: enough
-# for the upload's content sniffing to call it video/mp4.
-MP4_HEAD = (
-    b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isommp42"
-    + b"\x00\x00\x00\x08free"
-    + b"\x00\x00\x00\x01mdat"
-)
-
 
 def make_media_file(path: Path, size: int) -> Path:
-    """A file of exactly ``size`` bytes that sniffs as MP4; the payload is random bytes
-    (repeated 1 MiB blocks) so nothing on the way can compress it away."""
+    """A real MP4 of exactly ``size`` bytes (a one-frame clip, then a ``free`` box of
+    random bytes, repeated 1 MiB blocks, so nothing on the way can compress it away)."""
     block = os.urandom(MIB)
+    head = playable_head(size)
     with path.open("wb") as out:
-        out.write(MP4_HEAD)
-        left = size - len(MP4_HEAD)
+        out.write(head)
+        left = size - len(head)
         while left > 0:
             chunk = block[: min(left, MIB)]
             out.write(chunk)

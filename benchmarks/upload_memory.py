@@ -32,12 +32,10 @@ from pathlib import Path
 
 import httpx
 
+from benchmarks.playable import playable_head
+
 MIB = 1024 * 1024
 CREDENTIALS = {"email": "bench@example.com", "password": "correct horse battery"}
-MP4_HEAD = (
-    b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41"
-    + b"\x00\x00\x00\x08free\x00\x00\x00\x01mdat"
-)
 
 
 def tree_rss(root: int) -> int:
@@ -177,6 +175,7 @@ def multipart_stream(size: int, boundary: str) -> tuple[Iterator[bytes], int]:
     ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     block = os.urandom(MIB)
+    start = playable_head(size)
 
     def chunks() -> Iterator[bytes]:
         yield head
@@ -184,7 +183,7 @@ def multipart_stream(size: int, boundary: str) -> tuple[Iterator[bytes], int]:
         while sent < size:
             piece = block[: min(MIB, size - sent)]
             if sent == 0:
-                piece = MP4_HEAD + piece[len(MP4_HEAD) :]
+                piece = start + piece[len(start) :]
             sent += len(piece)
             yield piece
         yield tail

@@ -6,13 +6,15 @@ signatures); a file is such a header padded to any length.
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import secrets
 import struct
 import wave
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+from klantroef_adapters.testing.media_files import audio_file, video_file
 from klantroef_core.domain.media import MediaType
 from klantroef_core.domain.media_kinds import SNIFF_LENGTH, SniffedKind
 
@@ -298,8 +300,73 @@ MP4_HEAD = ftyp("isom", "isom", "iso2", "avc1", "mp41")
 M4A_HEAD = MEDIA_SAMPLES["m4a"][0]
 
 
-def media_file(size: int, head: bytes = MP4_HEAD, *, seed: int = 1) -> bytes:
-    """``size`` bytes starting with ``head`` (truncated if longer), then seeded noise."""
+@functools.cache
+def tiny_mp4() -> bytes:
+    """A real MP4 (PyAV): one 16x16 MPEG-4 frame, under 1 KB, that any demuxer reads."""
+    return video_file(0.04, width=16, height=16, rate=25, audio=False)
+
+
+@functools.cache
+def tiny_m4a() -> bytes:
+    """A real M4A (PyAV, the ``ipod`` muxer): a tenth of a second of mono AAC."""
+    return audio_file(0.1, rate=22050, channels=1, container="ipod", codec="aac")
+
+
+def padded(clip: bytes, size: int, seed: int) -> bytes:
+    """``clip``, an ISO BMFF file, followed by a ``free`` box of seeded noise up to ``size``."""
+    padding = size - len(clip) - 8
+    if padding < 0:
+        raise ValueError(f"this file takes at least {len(clip) + 8} bytes, not {size}")
+    noise = random.Random(seed).randbytes(padding)
+    return clip + struct.pack(">I", padding + 8) + b"free" + noise
+
+
+@functools.cache
+def tiny_mov() -> bytes:
+    """A real QuickTime file (PyAV): one 16x16 MPEG-4 frame."""
+    return video_file(0.04, width=16, height=16, rate=25, audio=False, container="mov")
+
+
+SIZED_KINDS: dict[str, tuple[Callable[[], bytes], SniffedKind]] = {
+    "mp4": (tiny_mp4, VIDEO_MP4),
+    "m4a": (tiny_m4a, AUDIO_MP4),
+    "mov": (tiny_mov, MOV),
+}
+"""The ISO BMFF families a real file of any size (from 2 KiB) is made of: see :func:`sized`."""
+
+
+def sized(kind: str, size: int, *, seed: int = 1) -> tuple[bytes, SniffedKind]:
+    """``size`` bytes of a real file of ``kind`` (a key of :data:`SIZED_KINDS`), padded with a
+    ``free`` box of seeded noise; and what its bytes sniff as."""
+    make, sniffed = SIZED_KINDS[kind]
+    return padded(make(), size, seed), sniffed
+
+
+def audio_m4a(size: int, *, seed: int = 1) -> bytes:
+    """``size`` bytes of a real M4A file (:func:`tiny_m4a`, padded), different for each ``seed``."""
+    return padded(tiny_m4a(), size, seed)
+
+
+def mp4_start(size: int) -> bytes:
+    """The first bytes of a real MP4 of exactly ``size`` bytes, whatever bytes follow them:
+    :func:`tiny_mp4`, then the header of a ``free`` box (64-bit size) holding the rest."""
+    clip = tiny_mp4()
+    rest = size - len(clip)
+    if rest < 16:
+        raise ValueError(f"a real MP4 takes at least {len(clip) + 16} bytes, not {size}")
+    return clip + struct.pack(">I", 1) + b"free" + struct.pack(">Q", rest)
+
+
+def media_file(size: int, head: bytes | None = None, *, seed: int = 1) -> bytes:
+    """``size`` bytes of a file uploads accept, different for each ``seed``.
+
+    By default a real MP4 (:func:`tiny_mp4`) followed by a ``free`` box of seeded
+    noise up to ``size``: a valid file FFmpeg reads, of any size from 1 KB. With
+    ``head``, that header (truncated if longer) then noise: sniffed right, but no
+    demuxer reads it.
+    """
+    if head is None:
+        return padded(tiny_mp4(), size, seed)
     if size <= len(head):
         return head[:size]
     return head + random.Random(seed).randbytes(size - len(head))
@@ -339,3 +406,53 @@ def _file_part(boundary: str, data: bytes, filename: str | None) -> Iterator[byt
     yield b"Content-Type: application/octet-stream\r\n\r\n"
     yield data
     yield b"\r\n"
+
+
+# --- real files of every container family uploads accept (PyAV) --------------------------
+
+_REAL_FILES: dict[str, tuple[Callable[[], bytes], SniffedKind, str]] = {
+    "mp4": (lambda: video_file(0.2, width=64, height=48), VIDEO_MP4, "mp4"),
+    "m4a": (
+        lambda: audio_file(0.2, rate=22050, channels=1, container="ipod", codec="aac"),
+        AUDIO_MP4,
+        "mp4",
+    ),
+    "mov": (lambda: video_file(0.2, width=64, height=48, container="mov"), MOV, "mov"),
+    "webm": (
+        lambda: video_file(0.2, width=64, height=48, container="webm", codec="libvpx", audio=False),
+        WEBM,
+        "webm",
+    ),
+    "matroska": (
+        lambda: video_file(0.2, width=64, height=48, container="matroska"),
+        MKV,
+        "matroska",
+    ),
+    "ogg opus": (
+        lambda: audio_file(0.2, rate=48000, container="ogg", codec="libopus"),
+        OGG_AUDIO,
+        "ogg",
+    ),
+    "mp3 with id3v2": (lambda: audio_file(0.2), MP3, "mp3"),
+    "wav": (
+        lambda: audio_file(0.2, rate=8000, channels=1, container="wav", codec="pcm_s16le"),
+        WAV,
+        "wav",
+    ),
+    "flac": (
+        lambda: audio_file(0.2, rate=8000, channels=1, container="flac", codec="flac"),
+        FLAC,
+        "flac",
+    ),
+    "aac adts": (lambda: audio_file(0.2, container="adts", codec="aac"), AAC, "aac"),
+    "avi": (lambda: video_file(0.2, width=64, height=48, container="avi"), AVI, "avi"),
+}
+REAL_FILE_NAMES = tuple(_REAL_FILES)
+
+
+@functools.cache
+def real_file(name: str) -> tuple[bytes, SniffedKind, str]:
+    """A real file of the family ``name``: its bytes, what sniffing says, and a word of
+    FFmpeg's name for its container."""
+    make, kind, container = _REAL_FILES[name]
+    return make(), kind, container

@@ -278,3 +278,20 @@ def presigned_expiry(url: str) -> datetime:
     query = parse_qs(urlsplit(url).query)
     signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
     return signed + timedelta(seconds=int(query["X-Amz-Expires"][0]))
+
+
+async def remove_object(server: SeaweedS3, bucket: str, name: str) -> None:
+    """Delete one object with a client of its own (as a store that lost it, or an older
+    version that never wrote it, would leave the bucket)."""
+    from aiobotocore.session import get_session
+
+    global _session  # noqa: PLW0603 - one parse of the S3 model per process
+    _session = _session or get_session()
+    async with _session.create_client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=server.region,
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+    ) as client:
+        await client.delete_object(Bucket=bucket, Key=name)

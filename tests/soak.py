@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from klantroef_adapters.sql.tables import media as media_table
 from klantroef_adapters.sql.tables import view_clients, view_days, view_totals, views
 from tests.live_server import LiveServer, live_server
-from tests.media_samples import MEDIA_SAMPLES, media_file, multipart_body
+from tests.media_samples import media_file, multipart_body, sized
 from tests.real_servers import SECRETS, VIEW_LIMIT
 
 KIB = 1024
@@ -69,7 +69,7 @@ VIEWER_ADDRESSES = [f"203.0.113.{n}" for n in range(1, 255)] + [
     f"2001:db8:{n:x}::{n * 7 % 65_536:x}" for n in range(1, 129)
 ]
 # Containers whose sniffing needs only their first bytes, so random bytes may follow.
-HEADS = [MEDIA_SAMPLES[name] for name in ("mp4 isom", "m4a", "mov", "webm", "matroska")]
+KINDS = ("mp4", "m4a", "mov")  # real files (uploads are read by FFmpeg), any size from 2 KiB
 MEMORY_SAMPLE_EVERY = 1.0
 AUDITOR_TOKEN_LIFE = 1800.0  # the access token lives 3600 s: soaks may outlive it
 MIX = (  # what every soak must have done at least once
@@ -97,6 +97,7 @@ class Item:
     sha256: str
     content_type: str
     storage_key: str
+    poster_key: str | None
     token: str
     born: float
     acknowledged: int = 0  # views answered 201
@@ -500,14 +501,13 @@ class Soak:
     def upload_size(self) -> int:
         roll = self.random.random()
         if roll < 0.6:
-            return self.random.randint(1 * KIB, 256 * KIB)
+            return self.random.randint(2 * KIB, 256 * KIB)
         if roll < 0.9:
             return self.random.randint(256 * KIB, 3 * MIB)
         return self.random.randint(8 * MIB, 20 * MIB)  # many write buffers, many parser chunks
 
     async def upload(self, token: str, server: int, size: int) -> None:
-        head, kind = self.random.choice(HEADS)
-        data = media_file(size, head, seed=self.random.getrandbits(32))
+        data, kind = sized(self.random.choice(KINDS), size, seed=self.random.getrandbits(32))
         digest = hashlib.sha256(data).hexdigest()
         response = await self.call(
             "upload",
@@ -528,13 +528,15 @@ class Soak:
         async with self.engine.connect() as conn:
             row = (
                 await conn.execute(
-                    select(media_table.c.storage_key, media_table.c.sha256).where(
-                        media_table.c.id == body["id"]
-                    )
+                    select(
+                        media_table.c.storage_key, media_table.c.sha256, media_table.c.poster_key
+                    ).where(media_table.c.id == body["id"])
                 )
             ).one()
         if row.sha256 != digest:
             self.report.find(f"upload {body['id']}: the database has SHA-256 {row.sha256}")
+        if row.poster_key is None:
+            self.report.find(f"upload {body['id']}: stored without a poster")
         link = await self.call(
             "stream-url",
             1 - server,
@@ -551,6 +553,7 @@ class Soak:
             sha256=digest,
             content_type=kind.content_type,
             storage_key=row.storage_key,
+            poster_key=row.poster_key,
             token=link.json()["token"],
             born=time.monotonic(),
         )
@@ -602,9 +605,7 @@ class Soak:
 
     async def abandon_upload(self, token: str, server: int) -> None:
         """Promise 4 MiB, send one, and hang up: the server must leave no partial file."""
-        body, content_type = multipart_body(
-            [("title", "abandoned")], media_file(4 * MIB, HEADS[0][0], seed=7)
-        )
+        body, content_type = multipart_body([("title", "abandoned")], media_file(4 * MIB, seed=7))
         host, port = self.servers[server].base_url.removeprefix("http://").split(":")
         reader, writer = await asyncio.open_connection(host, int(port))
         head = (
@@ -1039,11 +1040,15 @@ class Soak:
                 self.report.find(f"the soak never saw {kind!r}")
 
     async def audit_folder(self) -> None:
-        """Only the live items' files: no partial upload, no file of a deleted item."""
+        """Only the live items' files and posters: no partial upload, nothing of a deleted item."""
         wanted = {item.storage_key for item in self.items.values()}
+        wanted |= {item.poster_key for item in self.items.values() if item.poster_key}
         deadline = time.monotonic() + SETTLE_SECONDS
-        while True:
-            present = {path.name for path in self.media_dir.iterdir()}
+        hls = tuple(f"{item.storage_key}.hls." for item in self.items.values())
+        while True:  # a live item's HLS parts (made when a link was issued) may stay too
+            present = {
+                path.name for path in self.media_dir.iterdir() if not path.name.startswith(hls)
+            }
             if present == wanted or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)

@@ -1,4 +1,5 @@
-"""The ``klantroef`` command: ``serve`` and ``migrate``; the others register here (admin_cli, client_cli)."""
+"""The ``klantroef`` command: ``serve`` and ``migrate``; the others register here (admin_cli,
+client_cli, media_commands)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from typing import Any
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
-from klantroef_app import admin_cli, client_cli
+from klantroef_app import admin_cli, client_cli, media_commands
 from klantroef_app.container import make_s3_storage, make_signer
 from klantroef_app.logs import configure_logging
 from klantroef_app.metrics import MULTIPROC_ENV
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply the database migrations and exit")
     admin_cli.register(commands)  # create-admin, rotate-keys
     client_cli.register(commands)  # login, logout, media ...
+    media_commands.register(commands)  # media probe (beside the client's media ...)
 
     health = commands.add_parser(
         "health", help="exit 0 if the server on this host answers /health/ready (a HEALTHCHECK)"

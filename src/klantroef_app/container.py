@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from operator import attrgetter
@@ -59,12 +60,14 @@ from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
 from klantroef_core.use_cases.hls import IssuePlaybackLinks, OpenHlsPlaylist, OpenHlsSegment
 from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
-from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
+from klantroef_core.use_cases.media_details import ProbeStoredMedia
+from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenPoster, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_core.use_cases.stream_access import CheckStreamToken
 from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, LogView, RecordView
 
 if TYPE_CHECKING:
+    from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
     from klantroef_adapters.storage.s3 import S3MediaStorage
 
 
@@ -131,6 +134,14 @@ def make_s3_storage(settings: Settings) -> S3MediaStorage:
         connect_timeout=min(3.0, settings.s3_timeout),
         read_timeout=settings.s3_timeout,
     )
+
+
+def make_media_probe(settings: Settings) -> PyAvMediaProbe:
+    # Imported here: PyAV loads FFmpeg's libraries, which a process that never
+    # uploads (a CLI command, a test of something else) need not pay for.
+    from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
+
+    return PyAvMediaProbe(timeout=settings.probe_timeout)
 
 
 def blobs(settings: Settings) -> str:
@@ -233,6 +244,7 @@ class Container(containers.DeclarativeContainer):
         s3=media_storage,
         none=providers.Object(None),
     )
+    media_probe = providers.Singleton(make_media_probe, settings)
     _shared_state = providers.Singleton(shared_state, settings)
     _sql_token_store = providers.Singleton(SqlTokenStore, engine, clock)
     token_store = providers.Selector(
@@ -327,6 +339,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         max_bytes=_max_upload_bytes,
+        probe=media_probe,
     )
     list_media = providers.Factory(ListMedia, media=media_repository)
     get_media = providers.Factory(GetMedia, media=media_repository)
@@ -364,6 +377,13 @@ class Container(containers.DeclarativeContainer):
         media=media_repository,
         storage=media_storage,
         packager=media_packager,
+    )
+
+    open_poster = providers.Factory(
+        OpenPoster, check=check_stream_token, media=media_repository, storage=media_storage
+    )
+    probe_stored_media = providers.Factory(
+        ProbeStoredMedia, media=media_repository, storage=media_storage, probe=media_probe
     )
 
     # --- use cases: views and analytics ---
@@ -418,6 +438,12 @@ async def close(container: Container) -> None:
         storage = container.media_storage()
         if isinstance(storage, S3MediaStorage):  # not a test's replacement
             await storage.close()
+    if "klantroef_adapters.media.pyav_probe" in sys.modules:  # else no probe was made
+        from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
+
+        probe = container.media_probe()
+        if isinstance(probe, PyAvMediaProbe):  # not a test's replacement
+            probe.close()
     client = container.redis()
     if client is not None:
         await client.aclose()

@@ -213,6 +213,7 @@ class Settings:
     argon2_parallelism: int = 4
     db_pool_size: int = 10
     s3: S3Settings | None = None
+    probe_timeout: int = 60
     log_format: str = "auto"
     metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
     db_timeout: float = 5.0
@@ -272,6 +273,7 @@ class Settings:
             argon2_parallelism=_int(env, "KLANTROEF_ARGON2_PARALLELISM", 4, minimum=1),
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
+            probe_timeout=_int(env, "KLANTROEF_PROBE_TIMEOUT", 60, minimum=1),
             log_format=_choice(env, "KLANTROEF_LOG_FORMAT", "auto", ("auto", "json", "text")),
             metrics_allow=_networks(env, "KLANTROEF_METRICS_ALLOW", "127.0.0.0/8,::1"),
             db_timeout=_seconds(env, "KLANTROEF_DB_TIMEOUT", 5.0),

@@ -132,6 +132,15 @@ class BlobMissing(PortError):
     """No bytes are stored under the key."""
 
 
+class UnreadableMedia(PortError):
+    """No demuxer or decoder could read the bytes (or not within the probe's bounds):
+    ``reason`` says what failed, in words fit for the uploader."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class TokenRejected(PortError):
     """A token failed verification: ``reason`` is ``"invalid"`` or ``"expired"``."""
 

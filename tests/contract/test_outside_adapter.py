@@ -60,6 +60,9 @@ class WrappedRepository:
     async def delete(self, media_id):
         return await self.inner.delete(media_id)
 
+    async def set_details(self, media_id, info, poster):
+        return await self.inner.set_details(media_id, info, poster)
+
 
 class OldestFirstRepository(WrappedRepository):
     """Wrong order: each page comes back oldest first."""

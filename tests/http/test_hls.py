@@ -226,7 +226,8 @@ async def test_packaging_happens_once_under_concurrent_requests_and_goes_with_th
     packaged = [r for r in caplog.records if "packaged for HLS" in r.getMessage()]
     assert len(packaged) == 1  # the other three requests waited for it
     assert f"{media.storage_key}.hls.json" in stored
-    assert len(stored) == 1 + 1 + 1 + 5  # the item, the manifest, init, five segments
+    assert f"{media.storage_key}.poster" in stored
+    assert len(stored) == 1 + 1 + 1 + 1 + 5  # the item, its poster, the manifest, init, segments
 
     assert (await client.delete(f"/media/{media.id}", headers=headers)).status_code == 204
     assert not [p for p in media_dir.iterdir() if p.name.startswith(media.storage_key)]

@@ -116,7 +116,9 @@ def test_hls_js_plays_and_seeks_to_the_middle_and_pyav_reads_every_frame(
     assert result["width"] == 320
     assert result["fragments"] >= 2  # the first segment, then the one the seek needed
 
-    assert len(backend.stored(media_id)) == 1 + 1 + 1 + 5  # item, manifest, init, segments
+    stored = backend.stored(media_id)
+    assert len(stored) == 1 + 1 + 1 + 1 + 5  # item, poster, manifest, init, segments
+    assert any(name.endswith(f"{media_id}.poster") for name in stored)
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
         assert http.delete(f"/media/{media_id}", headers=auth).status_code == 204
         assert http.get(url.removeprefix(server.base_url)).status_code == 404

@@ -38,7 +38,7 @@ from tests.hostile_clients import (
     trickle,
 )
 from tests.live_server import LiveServer, live_server
-from tests.media_samples import MP4_HEAD
+from tests.media_samples import mp4_start
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 
@@ -92,7 +92,7 @@ def served(
         assert http.post("/auth/signup", json=CREDENTIALS).status_code == 201
         token = http.post("/auth/login", json=CREDENTIALS).json()["token"]
         auth = {"Authorization": f"Bearer {token}"}
-        file = PatternFile(FILE_SIZE, MP4_HEAD)
+        file = PatternFile(FILE_SIZE, mp4_start(FILE_SIZE))
         body, length = file.multipart("hostile-boundary-0123456789")
         uploaded = http.post(
             "/media",
@@ -194,7 +194,7 @@ def test_an_upload_cut_halfway_leaves_nothing_and_stops_no_one(served: Served) -
     _, fds_before = baseline(served)
     listed = served.http.get("/media", headers=served.auth).json()["items"]
     boundary = "cut-boundary-0123456789"
-    body, length = PatternFile(32 * MIB, MP4_HEAD, seed=9).multipart(boundary)
+    body, length = PatternFile(32 * MIB, mp4_start(32 * MIB), seed=9).multipart(boundary)
     head = (
         f"POST /media HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {served.token}\r\n"
         f"Content-Type: multipart/form-data; boundary={boundary}\r\n"

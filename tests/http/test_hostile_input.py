@@ -162,7 +162,7 @@ def test_bytes_that_are_not_utf8_anywhere_are_a_4xx_at_worst(
             + raw
             + b"\r\n"
         )
-        body, content_type = multipart_body([], MP4_HEAD + bytes(100), boundary=boundary)
+        body, content_type = multipart_body([], media_file(1000), boundary=boundary)
         response = app.client.post(
             "/media", content=field + body, headers={**app.auth, "content-type": content_type}
         )
@@ -197,7 +197,7 @@ def test_titles_and_file_names_never_split_headers_nor_escape_the_media_folder(
 ) -> None:
     before = app.files_outside_media()
     body, content_type = multipart_body(
-        [("title", title)] if title else [], MP4_HEAD + bytes(200), filename=filename
+        [("title", title)] if title else [], media_file(1200), filename=filename
     )
     response = app.client.post(
         "/media", content=body, headers={**app.auth, "content-type": content_type}
@@ -211,7 +211,7 @@ def test_titles_and_file_names_never_split_headers_nor_escape_the_media_folder(
         path, _ = _link(app.client, app.auth, item["id"])
         streamed = app.client.get(path)
         assert streamed.status_code == 200
-        assert streamed.content == MP4_HEAD + bytes(200)
+        assert streamed.content == media_file(1200)
         disposition = [v for k, v in streamed.headers.multi_items() if k == "content-disposition"]
         assert len(disposition) == 1
         value = disposition[0]

@@ -24,16 +24,30 @@ from klantroef_app.container import Container, close
 from tests.app_support import app_client, migrated_container, signed_in
 from tests.fakes import FakeClock
 from tests.media_samples import (
-    M4A_HEAD,
+    REAL_FILE_NAMES,
     REFUSED_SAMPLES,
-    UPLOAD_SAMPLES,
+    audio_m4a,
     media_file,
     multipart_body,
+    real_file,
 )
 from tests.problems import assert_problem
 
 Client = AsyncTestClient[Any]
-MEDIA_KEYS = {"id", "title", "type", "content_type", "size_bytes", "created_at", "uploaded_by"}
+MEDIA_KEYS = {
+    "id",
+    "title",
+    "type",
+    "content_type",
+    "size_bytes",
+    "created_at",
+    "uploaded_by",
+    "duration_seconds",
+    "bit_rate",
+    "container",
+    "video",
+    "audio",
+}
 
 
 @dataclass
@@ -117,18 +131,19 @@ async def api(open_api: Open) -> Api:
 # --- uploads ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "head", [head for head, _ in UPLOAD_SAMPLES.values()], ids=UPLOAD_SAMPLES.keys()
-)
-async def test_each_container_signature_is_accepted(api: Api, head: bytes) -> None:
-    kind = dict(UPLOAD_SAMPLES.values())[head]
-    data = head + bytes(20_000)
+@pytest.mark.parametrize("name", REAL_FILE_NAMES)
+async def test_each_container_family_is_accepted_and_described(api: Api, name: str) -> None:
+    data, kind, container = real_file(name)
 
     response = await api.upload(data, filename="Opening night.bin")
 
     assert response.status_code == 201, response.text
     body = response.json()
     assert set(body) == MEDIA_KEYS
+    assert container in body["container"]
+    assert body["duration_seconds"] == pytest.approx(0.2, abs=0.05)
+    assert (body["video"] is not None) == (kind.media_type.value == "video")
+    assert body["audio"] is not None or body["video"] is not None
     assert body["type"] == kind.media_type.value
     assert body["content_type"] == kind.content_type
     assert body["size_bytes"] == len(data)
@@ -143,8 +158,8 @@ async def test_the_file_is_stored_under_a_generated_name_with_its_exact_bytes(ap
 
     body = await api.uploaded(data, filename="../../evil.mp4")
 
-    [stored] = list(api.media_dir.iterdir())
-    assert stored.name == body["id"]
+    stored, poster = sorted(api.media_dir.iterdir())
+    assert (stored.name, poster.name) == (body["id"], f"{body['id']}.poster")
     assert stored.read_bytes() == data
     assert body["title"] == "evil"
 
@@ -252,9 +267,7 @@ async def test_a_second_file_part_is_refused_and_leaves_nothing(api: Api) -> Non
 
 
 async def test_title_and_type_may_come_after_the_file(api: Api) -> None:
-    body = await api.uploaded(
-        M4A_HEAD + bytes(1000), after=[("title", " Zoë's song "), ("type", "audio")]
-    )
+    body = await api.uploaded(audio_m4a(3000), after=[("title", " Zoë's song "), ("type", "audio")])
     assert (body["title"], body["type"], body["content_type"]) == (
         "Zoë's song",
         "audio",

@@ -19,7 +19,7 @@ from litestar.testing import TestClient
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_app.asgi import build_app
 from tests.app_support import ADMIN_EMAIL, ADMIN_PASSWORD, migrated_container
-from tests.media_samples import media_file, multipart_body
+from tests.media_samples import MP4_HEAD, media_file, multipart_body
 
 READ_CHUNK = 4096  # small, so ranges cross chunk boundaries on modest files
 
@@ -33,7 +33,7 @@ class Server:
     def stream_of(self, size: int) -> tuple[str, bytes]:
         """A stored file of ``size`` bytes (uploaded the first time a size is asked for)."""
         if size not in self.streams:
-            data = media_file(size, seed=size)
+            data = media_file(size, MP4_HEAD, seed=size)
             body, content_type = multipart_body([], data)
             headers = {**self.auth, "content-type": content_type}
             item = self.client.post("/media", content=body, headers=headers).json()
@@ -49,7 +49,9 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("ranges")
     storage = LocalMediaStorage(folder / "media", read_chunk=READ_CHUNK)
-    container = migrated_container(folder, {"media_storage": storage})
+    # Files of any size, down to 12 bytes, which no real media file is: uploads here
+    # store without reading the file (no probe), as a library user may configure them.
+    container = migrated_container(folder, {"media_storage": storage, "media_probe": None})
     with TestClient(app=build_app(container)) as client:
         credentials = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
         client.post("/auth/signup", json=credentials)

@@ -19,7 +19,7 @@ from klantroef_core.use_cases.file_upload import FileUpload
 from klantroef_http.media.play_page import PLAYER_SCRIPT_PATH, play_page_policy
 from tests.app_support import app_client, migrated_container, signed_in
 from tests.fakes import FakeClock
-from tests.media_samples import M4A_HEAD, MP4_HEAD, media_file
+from tests.media_samples import audio_m4a, media_file
 from tests.problems import assert_problem
 
 Client = AsyncTestClient[Any]
@@ -31,8 +31,8 @@ async def issued(
 ) -> tuple[str, dict[str, Any], dict[str, str]]:
     headers = await signed_in(client)
     me = (await client.get("/auth/me", headers=headers)).json()
-    head = M4A_HEAD if kind is MediaType.AUDIO else MP4_HEAD
-    upload = FileUpload.from_chunks([media_file(3000, head)], title=title)
+    data = audio_m4a(3000) if kind is MediaType.AUDIO else media_file(3000)
+    upload = FileUpload.from_chunks([data], title=title)
     media = await container.upload_media()(upload, me["id"])
     link = (await client.get(f"/media/{media.id}/stream-url", headers=headers)).json()
     return media.id, link, headers

@@ -10,7 +10,7 @@ from klantroef_app import Settings, in_memory
 from klantroef_core.domain.media import MediaType
 from klantroef_core.errors import InvalidInput
 from klantroef_core.use_cases.file_upload import FileUpload
-from tests.media_samples import M4A_HEAD, media_file
+from tests.media_samples import audio_m4a, media_file
 
 SETTINGS = Settings(argon2_time_cost=1, argon2_memory_cost=8, argon2_parallelism=1)
 
@@ -35,7 +35,7 @@ async def test_chunks_are_stored_in_order_and_titled_after_the_file_name() -> No
 
 async def test_a_path_is_read_in_chunks_and_its_title_and_type_win(tmp_path: Path) -> None:
     path = tmp_path / "song.m4a"
-    path.write_bytes(media_file(50_000, M4A_HEAD))
+    path.write_bytes(audio_m4a(50_000))
 
     upload = FileUpload.from_path(path, title="A song", type=MediaType.AUDIO, chunk_size=4096)
     title, kind, back = await stored(upload)

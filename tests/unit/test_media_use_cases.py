@@ -14,7 +14,6 @@ import pytest
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
 from klantroef_core.domain.media import Media, MediaType
-from klantroef_core.domain.media_kinds import SniffedKind
 from klantroef_core.errors import (
     BlobMissing,
     Forbidden,
@@ -31,7 +30,13 @@ from klantroef_core.use_cases.media_upload import title_from_filename
 from tests import worlds
 from tests.factories import make_media
 from tests.fakes import FakeClock, SequentialIds
-from tests.media_samples import M4A_HEAD, REFUSED_SAMPLES, UPLOAD_SAMPLES, media_file
+from tests.media_samples import (
+    M4A_HEAD,
+    REAL_FILE_NAMES,
+    REFUSED_SAMPLES,
+    media_file,
+    real_file,
+)
 
 ADMIN_ID = "00000000-0000-4000-8000-aaaaaaaaaaaa"
 
@@ -127,16 +132,19 @@ class World:
 # --- uploading ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("head", "kind"), UPLOAD_SAMPLES.values(), ids=UPLOAD_SAMPLES.keys())
-async def test_each_container_is_stored_with_the_type_its_bytes_show(
-    head: bytes, kind: SniffedKind
-) -> None:
+@pytest.mark.parametrize("name", REAL_FILE_NAMES)
+async def test_each_container_is_stored_with_the_type_its_bytes_show(name: str) -> None:
     world = World()
-    data = head + bytes(5000)
+    data, kind, container = real_file(name)
 
     media = await world.upload(FakeUpload(data, filename="clip.bin"), ADMIN_ID)
 
     assert (media.type, media.content_type) == (kind.media_type, kind.content_type)
+    assert media.info is not None
+    assert container in media.info.container
+    assert media.info.duration_seconds == pytest.approx(0.2, abs=0.05)
+    assert (media.info.video is not None) == (kind.media_type is MediaType.VIDEO)
+    assert media.poster is not None
     assert media.size_bytes == len(data)
     assert media.sha256 == hashlib.sha256(data).hexdigest()
     assert media.title == "clip"
@@ -152,8 +160,10 @@ async def test_the_storage_key_is_generated_never_the_clients_file_name() -> Non
     media = await world.upload(FakeUpload(media_file(1000), filename="../../etc/passwd"), ADMIN_ID)
 
     assert media.storage_key == media.id
-    assert world.storage.keys_tried == {media.id}
-    assert await world.storage.stored_keys() == {media.id}
+    assert media.poster is not None
+    assert media.poster.key == f"{media.id}.poster"
+    assert world.storage.keys_tried == {media.id, media.poster.key}
+    assert await world.storage.stored_keys() == {media.id, media.poster.key}
     assert media.title == "passwd"
 
 
@@ -195,10 +205,15 @@ async def test_a_file_of_exactly_the_limit_is_accepted() -> None:
     assert media.size_bytes == 1000
 
 
-async def test_a_tiny_file_is_judged_on_what_it_has() -> None:
+async def test_a_tiny_file_is_sniffed_on_what_it_has_then_refused_as_unreadable() -> None:
     world = World()
-    media = await world.upload(FakeUpload(M4A_HEAD[:20], filename="song.m4a"), ADMIN_ID)
-    assert (media.type, media.size_bytes) == (MediaType.AUDIO, 20)
+    upload = FakeUpload(M4A_HEAD[:20], filename="song.m4a", leading_fields={"type": "audio"})
+
+    with pytest.raises(UnsupportedMediaType) as caught:
+        await world.upload(upload, ADMIN_ID)
+
+    assert caught.value.code == "unreadable_media"  # sniffed as audio: not "not_media"
+    assert await world.nothing_stored()
 
 
 async def test_a_type_given_before_the_file_that_contradicts_it_is_refused_early() -> None:

@@ -173,6 +173,13 @@ def test_an_s3_setting_without_a_bucket_is_refused(name: str) -> None:
         Settings.from_env({name: "x"})
 
 
+def test_the_probe_timeout_is_a_minute_unless_set_and_at_least_a_second() -> None:
+    assert Settings.from_env({}).probe_timeout == 60
+    assert Settings.from_env({"KLANTROEF_PROBE_TIMEOUT": "5"}).probe_timeout == 5
+    with pytest.raises(SettingsError, match="KLANTROEF_PROBE_TIMEOUT must be at least 1"):
+        Settings.from_env({"KLANTROEF_PROBE_TIMEOUT": "0"})
+
+
 def test_log_format_and_metrics_allow_list_default_and_parse() -> None:
     default = Settings.from_env({})
     assert default.log_format == "auto"

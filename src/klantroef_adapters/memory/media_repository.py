@@ -6,6 +6,7 @@ from datetime import datetime
 
 from klantroef_adapters.memory.records import InMemoryRecords
 from klantroef_core.domain.media import Media
+from klantroef_core.domain.media_info import MediaInfo, Poster
 
 
 class InMemoryMediaRepository:
@@ -36,3 +37,6 @@ class InMemoryMediaRepository:
 
     async def delete(self, media_id: str) -> Media | None:
         return self._records.delete_media(media_id)
+
+    async def set_details(self, media_id: str, info: MediaInfo, poster: Poster | None) -> bool:
+        return self._records.set_media_details(media_id, info, poster)

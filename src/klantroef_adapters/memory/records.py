@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from klantroef_core.domain.media import Media
+from klantroef_core.domain.media_info import MediaInfo, Poster
 from klantroef_core.domain.views import Analytics, DayRange, View
 from klantroef_core.errors import AlreadyExists, UnknownMedia
 
@@ -54,6 +56,14 @@ class InMemoryRecords:
     def get_media(self, media_id: str) -> Media | None:
         """The item with this id, or None."""
         return self._media.get(media_id)
+
+    def set_media_details(self, media_id: str, info: MediaInfo, poster: Poster | None) -> bool:
+        """Replace an item's metadata and poster; False if there is no such item."""
+        media = self._media.get(media_id)
+        if media is None:
+            return False
+        self._media[media_id] = dataclasses.replace(media, info=info, poster=poster)
+        return True
 
     def media_page(self, limit: int, after: _Key | None) -> list[Media]:
         """Up to ``limit`` items, newest first by ``(created_at, id)``, strictly after ``after``."""

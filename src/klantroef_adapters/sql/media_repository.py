@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, or_, select
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
@@ -18,6 +18,7 @@ from klantroef_adapters.sql.tables import (
 )
 from klantroef_adapters.sql.tables import media as media_table
 from klantroef_core.domain.media import Media, MediaType
+from klantroef_core.domain.media_info import AudioInfo, MediaInfo, Poster, VideoInfo
 from klantroef_core.errors import AlreadyExists
 
 # Children first, so the explicit delete does not lean on ON DELETE CASCADE
@@ -42,6 +43,44 @@ def _same_id(row: Any, media_id: str) -> bool:
     return row is not None and row.id == media_id
 
 
+def _info(row: Any) -> MediaInfo | None:
+    if row.container is None:
+        return None
+    video = audio = None
+    if row.video_codec is not None:
+        video = VideoInfo(row.video_codec, row.video_width, row.video_height, row.video_frame_rate)
+    if row.audio_codec is not None:
+        audio = AudioInfo(row.audio_codec, row.audio_channels, row.audio_sample_rate)
+    return MediaInfo(row.container, row.duration_seconds, row.bit_rate, video, audio)
+
+
+def _poster(row: Any) -> Poster | None:
+    if row.poster_key is None:
+        return None
+    return Poster(row.poster_key, row.poster_content_type, row.poster_size, row.poster_sha256)
+
+
+def _details(info: MediaInfo | None, poster: Poster | None) -> dict[str, Any]:
+    video = info.video if info is not None else None
+    audio = info.audio if info is not None else None
+    return {
+        "container": info.container if info else None,
+        "duration_seconds": info.duration_seconds if info else None,
+        "bit_rate": info.bit_rate if info else None,
+        "video_codec": video.codec if video else None,
+        "video_width": video.width if video else None,
+        "video_height": video.height if video else None,
+        "video_frame_rate": video.frame_rate if video else None,
+        "audio_codec": audio.codec if audio else None,
+        "audio_channels": audio.channels if audio else None,
+        "audio_sample_rate": audio.sample_rate if audio else None,
+        "poster_key": poster.key if poster else None,
+        "poster_content_type": poster.content_type if poster else None,
+        "poster_size": poster.size_bytes if poster else None,
+        "poster_sha256": poster.sha256 if poster else None,
+    }
+
+
 def _row_to_media(row: Any) -> Media:
     return Media(
         id=row.id,
@@ -53,6 +92,8 @@ def _row_to_media(row: Any) -> Media:
         storage_key=row.storage_key,
         created_at=from_db_time(row.created_at),
         uploaded_by=row.uploaded_by,
+        info=_info(row),
+        poster=_poster(row),
     )
 
 
@@ -67,6 +108,7 @@ def _values(item: Media) -> dict[str, Any]:
         "storage_key": item.storage_key,
         "created_at": to_db_time(item.created_at),
         "uploaded_by": item.uploaded_by,
+        **_details(item.info, item.poster),
     }
 
 
@@ -110,6 +152,19 @@ class SqlMediaRepository:
         async with database_errors(), self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_row_to_media(row) for row in rows]
+
+    async def set_details(self, media_id: str, info: MediaInfo, poster: Poster | None) -> bool:
+        if not is_storable_id(media_id):
+            return False
+        query = (
+            update(media_table).where(media_table.c.id == media_id).values(_details(info, poster))
+        )
+        async with database_errors(), self._engine.begin() as conn:
+            row = (await conn.execute(_BY_ID, {"media_id": media_id})).first()
+            if not _same_id(row, media_id):
+                return False
+            await conn.execute(query)
+        return True
 
     async def delete(self, media_id: str) -> Media | None:
         if not is_storable_id(media_id):

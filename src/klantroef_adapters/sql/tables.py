@@ -92,6 +92,22 @@ media = Table(
     Column("storage_key", String(128), nullable=False, unique=True),
     Column("created_at", Timestamp, nullable=False),
     Column("uploaded_by", String(ID_LENGTH), nullable=False),
+    # What probing the file found (migration 0003): null until probed, each stream's
+    # columns null when the file has no such stream.
+    Column("container", String(64)),
+    Column("duration_seconds", Double),
+    Column("bit_rate", BigInteger),
+    Column("video_codec", String(64)),
+    Column("video_width", Integer),
+    Column("video_height", Integer),
+    Column("video_frame_rate", Double),
+    Column("audio_codec", String(64)),
+    Column("audio_channels", Integer),
+    Column("audio_sample_rate", Integer),
+    Column("poster_key", String(128)),
+    Column("poster_content_type", String(16)),
+    Column("poster_size", BigInteger),
+    Column("poster_sha256", String(64)),
     Index("ix_media_created_at_id", "created_at", "id"),
 )
 

@@ -21,6 +21,7 @@ hypothesis); nothing outside this package imports it.
 from klantroef_adapters.testing.admin_repository import AdminRepositoryContract
 from klantroef_adapters.testing.analytics_cache import AnalyticsCacheContract
 from klantroef_adapters.testing.clock import ManualClock
+from klantroef_adapters.testing.media_probe import MediaProbeContract
 from klantroef_adapters.testing.media_repository import MediaRepositoryContract
 from klantroef_adapters.testing.media_storage import MediaStorageContract
 from klantroef_adapters.testing.rate_limiter import RateLimiterContract
@@ -31,6 +32,7 @@ __all__ = [
     "AdminRepositoryContract",
     "AnalyticsCacheContract",
     "ManualClock",
+    "MediaProbeContract",
     "MediaRepositoryContract",
     "MediaStorageContract",
     "RateLimiterContract",

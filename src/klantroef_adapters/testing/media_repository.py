@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from datetime import timedelta, timezone
 
 import pytest
 
 from klantroef_adapters.testing._base import ContractBase
-from klantroef_adapters.testing.samples import A_MOMENT, a_media, a_view, new_id
+from klantroef_adapters.testing.samples import (
+    A_MOMENT,
+    AUDIO_INFO,
+    VIDEO_INFO,
+    a_media,
+    a_poster,
+    a_view,
+    new_id,
+)
 from klantroef_core.domain.media import Media, MediaType
 from klantroef_core.domain.views import DayRange
 from klantroef_core.errors import AlreadyExists, Unavailable, UnknownMedia
@@ -74,6 +83,50 @@ class MediaRepositoryContract(ContractBase):
         assert found is not None
         assert found.created_at.utcoffset() == timedelta(0)
         assert found.created_at.microsecond == item.created_at.microsecond
+
+    async def test_probed_details_and_a_poster_come_back_unchanged(
+        self, adapter: MediaRepository
+    ) -> None:
+        video = a_media()
+        video = dataclasses.replace(video, info=VIDEO_INFO, poster=a_poster(video.storage_key))
+        audio = a_media(media_type=MediaType.AUDIO, content_type="audio/mpeg")
+        audio = dataclasses.replace(
+            audio, info=AUDIO_INFO, poster=a_poster(audio.storage_key, "image/png")
+        )
+        await adapter.add(video)
+        await adapter.add(audio)
+
+        assert await adapter.get(video.id) == video
+        assert await adapter.get(audio.id) == audio
+        assert await adapter.list_page(10, None) == newest_first([video, audio])
+
+    async def test_set_details_replaces_info_and_poster_and_nothing_else(
+        self, adapter: MediaRepository
+    ) -> None:
+        item, other = a_media(), a_media()
+        await adapter.add(item)
+        await adapter.add(other)
+        poster = a_poster(item.storage_key)
+
+        assert await adapter.set_details(item.id, VIDEO_INFO, poster) is True
+
+        assert await adapter.get(item.id) == dataclasses.replace(
+            item, info=VIDEO_INFO, poster=poster
+        )
+        assert await adapter.get(other.id) == other
+        assert await adapter.set_details(item.id, AUDIO_INFO, None) is True
+        assert await adapter.get(item.id) == dataclasses.replace(item, info=AUDIO_INFO)
+
+    @pytest.mark.parametrize("media_id", [*MALFORMED_IDS, new_id()])
+    async def test_set_details_of_an_unknown_or_malformed_id_is_false(
+        self, adapter: MediaRepository, media_id: str
+    ) -> None:
+        item = a_media()
+        await adapter.add(item)
+
+        assert await adapter.set_details(media_id, VIDEO_INFO, None) is False
+        assert await adapter.set_details(item.id.upper(), VIDEO_INFO, None) is False
+        assert await adapter.get(item.id) == item
 
     async def test_a_time_in_another_zone_is_kept_as_the_same_instant(
         self, adapter: MediaRepository
@@ -264,3 +317,5 @@ class MediaRepositoryContract(ContractBase):
             await unreachable_adapter.list_page(10, None)
         with pytest.raises(Unavailable):
             await unreachable_adapter.delete(new_id())
+        with pytest.raises(Unavailable):
+            await unreachable_adapter.set_details(new_id(), VIDEO_INFO, None)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from klantroef_core.domain.admin import Admin, Email
 from klantroef_core.domain.media import Media, MediaType
+from klantroef_core.domain.media_info import AudioInfo, MediaInfo, Poster, VideoInfo
 from klantroef_core.domain.views import View
 
 A_MOMENT = datetime(2025, 3, 14, 15, 9, 26, 535897, tzinfo=UTC)
@@ -44,6 +45,35 @@ def a_media(
         storage_key=storage_key or f"{media_id}.bin",
         created_at=created_at,
         uploaded_by=uploaded_by or new_id(),
+    )
+
+
+VIDEO_INFO = MediaInfo(
+    container="mov,mp4,m4a,3gp,3g2,mj2",
+    duration_seconds=600.04,
+    bit_rate=2_345_678_901,
+    video=VideoInfo(codec="h264", width=1920, height=1080, frame_rate=29.97),
+    audio=AudioInfo(codec="aac", channels=6, sample_rate=48_000),
+)
+"""Probed metadata with every field set (a bit rate past 2**31, a fractional rate)."""
+
+AUDIO_INFO = MediaInfo(
+    container="mp3",
+    duration_seconds=3.5,
+    bit_rate=None,
+    video=None,
+    audio=AudioInfo(codec="mp3", channels=1, sample_rate=22_050),
+)
+"""Probed metadata of an audio file: no video, an unknown bit rate."""
+
+
+def a_poster(storage_key: str, content_type: str = "image/jpeg") -> Poster:
+    """A poster stored beside ``storage_key``."""
+    return Poster(
+        key=f"{storage_key}.poster",
+        content_type=content_type,
+        size_bytes=12_345,
+        sha256=hashlib.sha256(storage_key.encode()).hexdigest(),
     )
 
 

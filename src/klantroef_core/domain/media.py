@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
+from klantroef_core.domain.media_info import MediaInfo, Poster
 from klantroef_core.errors import InvalidInput
 
 MAX_TITLE_LENGTH = 200
@@ -40,7 +41,12 @@ def normalise_title(raw: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Media:
-    """A stored media file. ``storage_key`` names the blob; it never comes from the client."""
+    """A stored media file. ``storage_key`` names the blob; it never comes from the client.
+
+    ``info`` (what probing the bytes found) and ``poster`` (its stored picture) are
+    None for items stored before probing existed, until ``klantroef media probe``
+    has read them.
+    """
 
     id: str
     title: str
@@ -51,6 +57,8 @@ class Media:
     storage_key: str
     created_at: datetime
     uploaded_by: str
+    info: MediaInfo | None = None
+    poster: Poster | None = None
 
     def __post_init__(self) -> None:
         if normalise_title(self.title) != self.title:

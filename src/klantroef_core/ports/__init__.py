@@ -12,6 +12,7 @@ from klantroef_core.ports.clock import Clock
 from klantroef_core.ports.direct_links import DirectLinks
 from klantroef_core.ports.ids import IdGenerator
 from klantroef_core.ports.media_packager import MediaPackager
+from klantroef_core.ports.media_probe import MediaProbe, StoredMedia
 from klantroef_core.ports.media_repository import MediaRepository
 from klantroef_core.ports.media_storage import MediaStorage, StoredBlob
 from klantroef_core.ports.password_hasher import PasswordHasher
@@ -27,6 +28,7 @@ __all__ = [
     "DirectLinks",
     "IdGenerator",
     "MediaPackager",
+    "MediaProbe",
     "MediaRepository",
     "MediaStorage",
     "PasswordHasher",
@@ -34,6 +36,7 @@ __all__ = [
     "RateLimiter",
     "Signer",
     "StoredBlob",
+    "StoredMedia",
     "TokenStore",
     "ViewLog",
 ]

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from klantroef_core.domain.media import Media
+from klantroef_core.domain.media_info import MediaInfo, Poster
 
 
 class MediaRepository(Protocol):
@@ -27,6 +28,9 @@ class MediaRepository(Protocol):
     - ``delete`` returns the deleted item, then forgets it (a second delete gives
       None), together with every view logged about it and only its views: an item
       added again starts from zero, and views racing a delete leave nothing counted.
+    - An item's ``info`` and ``poster`` (None, or every field of them) come back
+      equal; ``set_details`` replaces both on an existing item (True), changes
+      nothing else, and is False for an unknown or malformed id.
     - When the store cannot be reached, every method raises
       :class:`~klantroef_core.errors.Unavailable`.
     """
@@ -44,6 +48,10 @@ class MediaRepository(Protocol):
 
         One query, whatever the page size.
         """
+        ...
+
+    async def set_details(self, media_id: str, info: MediaInfo, poster: Poster | None) -> bool:
+        """Store what probing found for an item; False if there is no such item."""
         ...
 
     async def delete(self, media_id: str) -> Media | None:

@@ -77,7 +77,8 @@ class GetMedia:
 
 @dataclass(frozen=True, slots=True)
 class DeleteMedia:
-    """Delete an item: its record and views first (its links die with the record), then its file.
+    """Delete an item: its record and views first (its links die with the record), then its
+    file and its poster.
 
     Once the record is gone the item is deleted, whatever happens next: a store that
     cannot remove the bytes just then is logged with the key (an orphan to remove by
@@ -93,12 +94,14 @@ class DeleteMedia:
         item = await self.media.delete(media_id)
         if item is None:
             raise media_not_found()
-        try:
-            await self.storage.delete(item.storage_key)
-        except Unavailable:
-            logger.exception(
-                "media %s is deleted but its bytes %s stay in the store", media_id, item.storage_key
-            )
+        keys = [item.storage_key] + ([item.poster.key] if item.poster is not None else [])
+        for key in keys:
+            try:
+                await self.storage.delete(key)
+            except Unavailable:
+                logger.exception(
+                    "media %s is deleted but its bytes %s stay in the store", media_id, key
+                )
         if self.packager is not None:
             try:  # its HLS package goes with it
                 await self.packager.delete(item)

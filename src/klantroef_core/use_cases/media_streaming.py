@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from klantroef_core.domain.media import Media
+from klantroef_core.domain.media_info import Poster
 from klantroef_core.domain.tokens import IssuedToken, StreamClaims
 from klantroef_core.errors import BlobMissing, InvalidInput, NotFound
 from klantroef_core.ports import (
@@ -124,7 +125,11 @@ class MediaStream:
 
         404 ``media_bytes_missing`` here, not while the bytes are being sent.
         """
-        chunks = self.storage.read_range(self.media.storage_key, start, end)
+        return await self.open_key(self.media.storage_key, start, end)
+
+    async def open_key(self, key: str, start: int, end: int) -> OpenedRange:
+        """:meth:`open` for another blob of this item (its poster)."""
+        chunks = self.storage.read_range(key, start, end)
         rest = chunks if isinstance(chunks, AsyncGenerator) else _generator(chunks)
         try:
             first = await anext(rest)
@@ -132,7 +137,7 @@ class MediaStream:
             return OpenedRange(None, rest)
         except BlobMissing:
             await rest.aclose()
-            raise self._missing() from None
+            raise self._missing(key) from None
         except BaseException:
             await rest.aclose()
             raise
@@ -151,11 +156,11 @@ class MediaStream:
         if self.local_path() is None:
             await (await self.open(0, 0)).aclose()
 
-    def _missing(self) -> NotFound:
+    def _missing(self, key: str) -> NotFound:
         logger.error(
             "media %s has a record but its bytes (key %s) are missing from the store",
             self.media.id,
-            self.media.storage_key,
+            key,
         )
         return media_bytes_missing()
 
@@ -188,3 +193,50 @@ class OpenStream:
         claims = self.check(media_id, token)
         media = await require_media(self.media, media_id)
         return MediaStream(media, self.storage, claims.expires_at, self.direct)
+
+
+def poster_missing() -> NotFound:
+    """The 404 for an item without a poster (stored before posters existed, not yet probed)."""
+    return NotFound(
+        "this media item has no poster: it was stored before posters were made",
+        code="poster_missing",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PosterImage:
+    """An item's poster a request may read: a small JPEG or PNG, sent as it is stored."""
+
+    media: Media
+    poster: Poster
+    storage: MediaStorage
+
+    async def open(self) -> OpenedRange:
+        """The whole picture, found and its first chunk read (404 ``media_bytes_missing``)."""
+        return await MediaStream(self.media, self.storage).open_key(
+            self.poster.key, 0, self.poster.size_bytes - 1
+        )
+
+    def local_path(self) -> Path | None:
+        """The picture's file on local disk, if the store keeps files and has it."""
+        return self.storage.local_path(self.poster.key)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPoster:
+    """Check a poster request's stream token, then find the item's poster.
+
+    The same link as the stream (403 with a code per reason, 404
+    ``media_not_found``), and 404 ``poster_missing`` for an item that has none yet.
+    """
+
+    check: CheckStreamToken
+    media: MediaRepository
+    storage: MediaStorage
+
+    async def __call__(self, media_id: str, token: str | None) -> PosterImage:
+        self.check(media_id, token)
+        media = await require_media(self.media, media_id)
+        if media.poster is None:
+            raise poster_missing()
+        return PosterImage(media, media.poster, self.storage)

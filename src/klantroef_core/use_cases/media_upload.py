@@ -11,7 +11,8 @@ from typing import Protocol
 from klantroef_core.domain.media import MAX_TITLE_LENGTH, Media, MediaType, normalise_title
 from klantroef_core.domain.media_kinds import SNIFF_LENGTH, SniffedKind, sniff
 from klantroef_core.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from klantroef_core.ports import Clock, IdGenerator, MediaRepository, MediaStorage
+from klantroef_core.ports import Clock, IdGenerator, MediaProbe, MediaRepository, MediaStorage
+from klantroef_core.use_cases.media_details import read_details
 
 TITLE_FIELD = "title"
 
@@ -151,8 +152,13 @@ class UploadMedia:
     file is not audio or video, with 413 (``file_too_large``) as soon as it passes
     ``max_bytes``, and with 422 for a bad title or a ``type`` that contradicts the
     bytes (checked before the file streams when the fields come first). The blob is
-    stored under a generated key; if anything fails after it was written, including
-    a cancellation, it is deleted again.
+    stored under a generated key, then read by the ``probe`` (415
+    ``unreadable_media`` when no demuxer or decoder can read it), its poster stored
+    beside it, and the row written last; if anything fails after the write,
+    including a cancellation, the blob and the poster are deleted again.
+
+    Without a ``probe`` (a library user who wants no FFmpeg), items are stored
+    without metadata or poster, as items from before probing existed.
     """
 
     media: MediaRepository
@@ -160,6 +166,7 @@ class UploadMedia:
     clock: Clock
     ids: IdGenerator
     max_bytes: int
+    probe: MediaProbe | None = None
 
     async def __call__(self, upload: IncomingUpload, uploaded_by: str) -> Media:
         leading = upload.leading_fields
@@ -169,10 +176,14 @@ class UploadMedia:
         body = _CheckedBody(upload.chunks(), self.max_bytes, chosen)
         media_id = self.ids.new_id()
         blob = await self.storage.save(media_id, body.stream())
+        written = [blob.key]
         try:
             fields = await upload.all_fields()
             title = _chosen_title(fields, upload.filename)
             _check_agreement(_chosen_type(fields), body.kind)
+            info, poster = None, None
+            if self.probe is not None:
+                info, poster = await read_details(self.probe, self.storage, blob, written)
             media = Media(
                 id=media_id,
                 title=title,
@@ -183,10 +194,13 @@ class UploadMedia:
                 storage_key=blob.key,
                 created_at=self.clock.now(),
                 uploaded_by=uploaded_by,
+                info=info,
+                poster=poster,
             )
             await self.media.add(media)
         except BaseException:
-            await _discard(self.storage, blob.key)
+            for key in written:
+                await _discard(self.storage, key)
             raise
         return media
 

@@ -86,6 +86,7 @@ class StreamUrlOperation(Operation):
                 for operation in (
                     "getStream",
                     "headStream",
+                    "getPoster",
                     "playMedia",
                     "recordView",
                     "getHlsPlaylist",
@@ -167,6 +168,45 @@ class StreamOperation(Operation):
 
     def __post_init__(self) -> None:
         self.responses = dict(STREAM_RESPONSES)
+
+
+_POSTER_VALIDATORS: _Headers = {
+    "ETag": _text("A strong validator: the picture's SHA-256 in quotes."),
+    "Last-Modified": _text("When the item was uploaded (an HTTP date)."),
+    "Cache-Control": _text("`private, max-age=0, must-revalidate`."),
+}
+POSTER_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
+    "200": OpenAPIResponse(
+        description=(
+            "The item's picture, made at upload: a JPEG frame from about 10% into a video "
+            "(at most 640 pixels wide, its aspect kept), or a PNG waveform of an audio file"
+        ),
+        headers={
+            **_POSTER_VALIDATORS,
+            "Content-Length": _text("The number of bytes in the body."),
+        },
+        content={kind: OpenAPIMediaType(schema=_BYTES) for kind in ("image/jpeg", "image/png")},
+    ),
+    "304": OpenAPIResponse(
+        description="If-None-Match matched the ETag: the client's copy is current",
+        headers=_POSTER_VALIDATORS,
+    ),
+    "403": _problem("The link's token is missing, invalid, expired or for another item"),
+    "404": _problem(
+        "No media item has this id, or it was deleted (`media_not_found`); the item was "
+        "stored before posters were made (`poster_missing`); or the store no longer has "
+        "the picture (`media_bytes_missing`)"
+    ),
+    "503": _problem("A backing service cannot be reached"),
+}
+
+
+@dataclass
+class PosterOperation(Operation):
+    """The poster's operation: an image, not JSON, with the stream link's statuses."""
+
+    def __post_init__(self) -> None:
+        self.responses = dict(POSTER_RESPONSES)
 
 
 _SEGMENT_CONTENT = {kind: OpenAPIMediaType(schema=_BYTES) for kind in ("video/mp4", "audio/mp4")}

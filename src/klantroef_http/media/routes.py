@@ -26,14 +26,20 @@ from klantroef_core.use_cases.media_catalogue import (
     GetMedia,
     ListMedia,
 )
-from klantroef_core.use_cases.media_streaming import OpenStream
+from klantroef_core.use_cases.media_streaming import OpenPoster, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_http.dependencies import public_base_url
 from klantroef_http.hardening import TOKEN_HEADERS, LingeringClose
 from klantroef_http.media.hls_routes import hls_part, hls_playlist
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
-from klantroef_http.media.openapi import StreamOperation, StreamUrlOperation, UploadOperation
+from klantroef_http.media.openapi import (
+    PosterOperation,
+    StreamOperation,
+    StreamUrlOperation,
+    UploadOperation,
+)
 from klantroef_http.media.play_page import play_page, player_script
+from klantroef_http.media.posters import poster_response
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
 from klantroef_http.media.streaming import plan_stream, stream_response
 from klantroef_http.observability import MEDIA_BYTES
@@ -173,9 +179,27 @@ async def stream_media(
     return await stream_response(source, plan, request)
 
 
+@get(
+    "/media/{media_id:str}/poster",
+    opt=PUBLIC,
+    operation_id="getPoster",
+    operation_class=PosterOperation,
+    summary="A picture of the item (a video frame, or an audio waveform), for a stream link",
+    tags=["media"],
+)
+async def poster_media(
+    request: Request[Any, Any, Any],
+    open_poster: NamedDependency[OpenPoster],
+    media_id: FromPath[str],
+    token: FromQuery[str | None] = None,
+) -> Response[Any]:
+    return await poster_response(await open_poster(media_id, token), request)
+
+
 media_routes: list[ControllerRouterHandler] = [
     MediaController,
     stream_media,
+    poster_media,
     play_page,
     player_script,
     hls_playlist,
