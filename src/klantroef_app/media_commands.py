@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from klantroef_app.container import Container, bootstrap, close
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.domain.media import Media
+from klantroef_core.errors import Unavailable
 
 PAGE = 100
 logger = logging.getLogger("klantroef.media")
@@ -67,7 +68,12 @@ async def _probe(container: Container, ids: list[str], *, everything: bool) -> C
     counts: Counter[str] = Counter()
     try:
         async for item in _items(container, ids, everything=everything, counts=counts):
-            outcome = await container.probe_stored_media()(item)
+            try:
+                outcome = await container.probe_stored_media()(item)
+            except Unavailable as exc:  # out of time, or the database went away
+                counts["unavailable"] += 1
+                print(f"{item.id}: not probed now: {exc}")
+                continue
             counts[outcome.status] += 1
             if outcome.status == "unreadable":
                 print(f"{item.id}: cannot be read: {outcome.reason}")

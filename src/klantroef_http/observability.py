@@ -43,6 +43,9 @@ MEDIA_BYTES = "klantroef_media_bytes"
 """Route ``opt`` key: the body bytes this route sends are media bytes (``klantroef_stream_bytes_total``)."""
 
 UNMATCHED = "unmatched"
+NO_RESPONSE = 499
+"""The status logged and counted for a request that got no response (its client left,
+or the server was stopping): nginx's convention, so it is not mistaken for a 500."""
 """The route label of a request no route matched (404, 405): paths are not labels."""
 
 _REQUEST_ID_HEADER = b"x-request-id"
@@ -253,7 +256,9 @@ class ObservedRequests:
         finally:
             REQUEST_ID.reset(token)
             seconds = perf_counter() - started
-            self._done(scope, status or 500, seconds, sent, request_id=request_id, client=client)
+            self._done(
+                scope, status or NO_RESPONSE, seconds, sent, request_id=request_id, client=client
+            )
 
     def _done(
         self,

@@ -15,7 +15,7 @@ from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.testing import MediaProbeContract
 from klantroef_adapters.testing.media_files import video_file
-from klantroef_core.errors import UnreadableMedia
+from klantroef_core.errors import Unavailable, UnreadableMedia
 from klantroef_core.ports import MediaStorage, StoredMedia
 from tests.contract.conftest import S3StorageUnderTest
 from tests.seaweedfs import SeaweedS3
@@ -64,7 +64,7 @@ async def _once(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def test_a_store_that_stalls_is_unreadable_once_the_time_limit_passed() -> None:
+async def test_a_store_that_stalls_is_unavailable_once_the_time_limit_passed() -> None:
     storage = StallingStorage()
     data = video_file(10.0, width=640, height=480)  # past one block: its moov is read later
     assert len(data) > 512 * 1024
@@ -72,7 +72,7 @@ async def test_a_store_that_stalls_is_unreadable_once_the_time_limit_passed() ->
     probe = PyAvMediaProbe(timeout=1.0)
     started = time.monotonic()
 
-    with pytest.raises(UnreadableMedia, match="within 1 seconds"):
+    with pytest.raises(Unavailable, match="within 1 seconds"):
         await probe.probe(StoredMedia(storage, "slow", len(data)))
 
     assert time.monotonic() - started < 10
@@ -106,6 +106,6 @@ async def test_closing_the_probe_stops_a_running_decode(tmp_path: Path) -> None:
 
     probe.close()
 
-    with pytest.raises(UnreadableMedia, match="shutting down"):
+    with pytest.raises(Unavailable, match="shutting down"):
         await picture
     assert time.monotonic() - started < 10

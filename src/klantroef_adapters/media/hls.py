@@ -171,7 +171,15 @@ class PyAvPackager:
                     time.monotonic() - started,
                     len(remuxed[1]),
                 )
-                return await self._store(media, out, *remuxed)
+                outcome = await self._store(media, out, *remuxed)
+        # The item may have been deleted while it was packaged: DeleteMedia removes the
+        # bytes first, then asks us to delete a manifest that did not exist yet.
+        try:
+            await _ensure_blob(self._storage, media.storage_key)
+        except BlobMissing:
+            await self.delete(media)
+            raise
+        return outcome
 
     async def _store(
         self, media: Media, out: Path, content_type: str, segments: list[tuple[str, float]]
@@ -388,6 +396,7 @@ def _remux(
             str(source) if isinstance(source, Path) else source, "r", metadata_errors="ignore"
         )
     except (av.FFmpegError, UnicodeDecodeError) as exc:
+        _unless_the_system_failed(exc)
         raise NeedsTranscoding(f"FFmpeg cannot read it: {exc}") from None
     with container:
         video = _first(iter(container.streams.video))
@@ -418,8 +427,19 @@ def _remux(
                     packet.stream = streams[packet.stream.index]
                     output.mux(packet)
         except av.FFmpegError as exc:
+            _unless_the_system_failed(exc)
             raise NeedsTranscoding(f"FFmpeg cannot remux it: {exc}") from None
     return ("video/mp4" if video is not None else "audio/mp4"), _segments(out / "index.m3u8")
+
+
+def _unless_the_system_failed(exc: BaseException) -> None:
+    """A full disk, no descriptors left, no memory, a file gone: not the media's fault.
+
+    PyAV's errors for an errno are also ``OSError``s; such a failure must not be
+    remembered as a refusal (which every process would trust for good).
+    """
+    if isinstance(exc, OSError):
+        raise Unavailable(f"HLS packaging failed: {exc}") from None
 
 
 def _segments(playlist: Path) -> list[tuple[str, float]]:

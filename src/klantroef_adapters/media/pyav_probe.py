@@ -49,7 +49,7 @@ from klantroef_core.domain.media_info import (
     Picture,
     VideoInfo,
 )
-from klantroef_core.errors import InvalidInput, UnreadableMedia
+from klantroef_core.errors import InvalidInput, Unavailable, UnreadableMedia
 from klantroef_core.ports import StoredMedia
 
 T = TypeVar("T")
@@ -82,7 +82,7 @@ class _Limits:
 
     def check(self) -> None:
         if self.closed.is_set():
-            raise UnreadableMedia("the service is shutting down")
+            raise Unavailable("the service is shutting down")
         check_deadline(self.deadline, self.seconds)
 
     def remaining(self) -> float:
@@ -135,7 +135,10 @@ class PyAvMediaProbe:
                 raise UnreadableMedia("the file is empty")
             file = BlobReader(source, limits.deadline, self.timeout, first_block=first)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, _guarded, work, file, limits)
+        try:
+            return await loop.run_in_executor(self._pool, _guarded, work, file, limits)
+        except ProbeTimeout as exc:  # the service's limit, not proof the file is bad: 503
+            raise Unavailable(f"the media could not be read in time: {exc}") from None
 
     def close(self) -> None:
         """Stop: probes waiting for a thread are dropped, running ones end at their next
@@ -148,7 +151,7 @@ def _guarded(work: Callable[[Any, _Limits], T], file: Any, limits: _Limits) -> T
     """``work``, with any way FFmpeg or PyAV can fail worded as UnreadableMedia."""
     try:
         return work(file, limits)
-    except UnreadableMedia:
+    except (UnreadableMedia, Unavailable):
         raise
     except InvalidInput as exc:  # the file's values break a rule of MediaInfo
         raise UnreadableMedia(f"the file states impossible values: {exc}") from exc

@@ -31,9 +31,11 @@ class MediaProbe(Protocol):
       kept; of a file with only audio, a PNG of its waveform.
     - Both read the file whether or not the store has a ``local_path`` for it.
     - A file no demuxer opens (a valid header followed by garbage), one without any
-      audio or video stream, one whose frames are absurdly large, and one that cannot
-      be read within the probe's time limit raise
+      audio or video stream, and one whose frames are absurdly large raise
       :class:`~klantroef_core.errors.UnreadableMedia`; nothing is written anywhere.
+    - A file that cannot be read within the probe's time limit, or a probe that is
+      closed while it reads, raises :class:`~klantroef_core.errors.Unavailable`:
+      the service ran out of time, which says nothing about the file.
     - A key with no blob raises :class:`~klantroef_core.errors.BlobMissing`.
     """
 
