@@ -266,3 +266,51 @@ async def test_a_manifest_that_cannot_be_read_is_unavailable(
 
 async def _file_bytes(data: bytes) -> AsyncIterator[bytes]:
     yield data
+
+
+class DeletedWhilePackaged(RecordingStorage):
+    """A store where the item is deleted (its bytes, then its package) as the first
+    part is saved: DeleteMedia running while the item is being packaged."""
+
+    def __init__(self, inner: MediaStorage, media_key: str) -> None:
+        super().__init__(inner)
+        self.media_key = media_key
+        self.packager: PyAvPackager | None = None
+        self.deleted = False
+
+    async def save(self, key: str, chunks: AsyncIterator[bytes]) -> StoredBlob:
+        blob = await super().save(key, chunks)
+        if not self.deleted and key != self.media_key and self.packager is not None:
+            self.deleted = True
+            await self.inner.delete(self.media_key)
+            media = Media(
+                id=self.media_key,
+                title="gone",
+                type=MediaType.VIDEO,
+                content_type="video/mp4",
+                size_bytes=0,
+                sha256="0" * 64,
+                storage_key=self.media_key,
+                created_at=datetime.now(UTC),
+                uploaded_by="admin-1",
+            )
+            await self.packager.delete(media)  # no manifest yet: nothing to delete
+        return blob
+
+
+async def test_an_item_deleted_while_it_is_packaged_leaves_no_part_behind(
+    storage: RecordingStorage, samples: dict[str, Path]
+) -> None:
+    racing = DeletedWhilePackaged(storage.inner, "item-1")
+    media = await stored(racing, samples["av"])
+    packager = PyAvPackager(racing)
+    racing.packager = packager
+
+    with pytest.raises(BlobMissing):
+        await packager.package(media)
+
+    assert racing.deleted
+    parts = [key for key in racing.saved if key != media.storage_key]
+    assert parts  # the package was saved before the race was noticed...
+    for key in parts:  # ...and none of it is left
+        assert await missing(racing.inner, key), key
