@@ -166,6 +166,7 @@ class Settings:
     argon2_parallelism: int = 4
     db_pool_size: int = 10
     s3: S3Settings | None = None
+    upload_expiry: int = 24 * 3600
 
     @property
     def in_memory(self) -> bool:
@@ -217,6 +218,7 @@ class Settings:
             argon2_parallelism=_int(env, "KLANTROEF_ARGON2_PARALLELISM", 4, minimum=1),
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
+            upload_expiry=_int(env, "KLANTROEF_UPLOAD_EXPIRY", 24 * 3600, minimum=60),
         )
 
 

@@ -37,6 +37,12 @@ class NotFound(KlantroefError):
     code = "not_found"
 
 
+class Gone(KlantroefError):
+    """What the request names existed but is gone for good (an expired upload)."""
+
+    code = "gone"
+
+
 class Conflict(KlantroefError):
     """The change would break a uniqueness rule (a taken email)."""
 
@@ -130,6 +136,10 @@ class UnknownMedia(PortError):
 
 class BlobMissing(PortError):
     """No bytes are stored under the key."""
+
+
+class UploadBusy(PortError):
+    """Another request is writing to the same partial upload right now."""
 
 
 class TokenRejected(PortError):

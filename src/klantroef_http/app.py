@@ -22,6 +22,7 @@ from klantroef_http.health import health_routes
 from klantroef_http.media.routes import media_routes
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
 from klantroef_http.security import SECURITY_SCHEMES, BearerAuthentication
+from klantroef_http.uploads.routes import upload_routes
 from klantroef_http.views.routes import view_routes
 
 
@@ -44,6 +45,7 @@ def create_app(
             *health_routes,
             *media_routes,
             *view_routes,
+            *upload_routes,
             *extra_routes,
         ],
         dependencies=dependencies(use_cases),

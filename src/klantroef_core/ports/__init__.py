@@ -13,10 +13,12 @@ from klantroef_core.ports.direct_links import DirectLinks
 from klantroef_core.ports.ids import IdGenerator
 from klantroef_core.ports.media_repository import MediaRepository
 from klantroef_core.ports.media_storage import MediaStorage, StoredBlob
+from klantroef_core.ports.partial_uploads import PartialUploads
 from klantroef_core.ports.password_hasher import PasswordHasher
 from klantroef_core.ports.rate_limiter import RateDecision, RateLimiter
 from klantroef_core.ports.signer import Signer
 from klantroef_core.ports.token_store import TokenStore
+from klantroef_core.ports.upload_sessions import UploadSessions
 from klantroef_core.ports.view_log import ViewLog
 
 __all__ = [
@@ -27,11 +29,13 @@ __all__ = [
     "IdGenerator",
     "MediaRepository",
     "MediaStorage",
+    "PartialUploads",
     "PasswordHasher",
     "RateDecision",
     "RateLimiter",
     "Signer",
     "StoredBlob",
     "TokenStore",
+    "UploadSessions",
     "ViewLog",
 ]
