@@ -43,8 +43,8 @@ def encode_av_mp4(path: Path) -> None:
                 ),
             ).tobytes()
             sound = av.AudioFrame(format="fltp", layout="stereo", samples=samples)
-            for plane in sound.planes:
-                plane.update(tone)
+            for channel in sound.planes:
+                channel.update(tone)
             sound.sample_rate = 44100
             sound.pts = index * samples
             sound.time_base = Fraction(1, 44100)

@@ -12,20 +12,30 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from klantroef_adapters.storage.keys import check_key
 from klantroef_core.errors import BlobMissing, Unavailable, UploadBusy
 
 MIB = 1024 * 1024
 SUFFIX = ".part"
+T = TypeVar("T")
 
 
 def _unavailable(exc: OSError) -> Unavailable:
     return Unavailable(
         f"the upload folder cannot be used: {exc.strerror or exc}", code="storage_unavailable"
     )
+
+
+async def _on_disk(call: Callable[..., T], *args: Any) -> T:
+    """``call`` in a worker thread; a failing disk (full, read-only, gone) is Unavailable."""
+    try:
+        return await asyncio.to_thread(call, *args)
+    except OSError as exc:
+        raise _unavailable(exc) from exc
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -85,15 +95,13 @@ class LocalPartialUploads:
                 buffered += len(chunk)
                 if buffered >= self._write_buffer:
                     data, pending, buffered = b"".join(pending), [], 0
-                    position = await asyncio.to_thread(_write, fd, data, position)
+                    position = await _on_disk(_write, fd, data, position)
             if pending:
-                position = await asyncio.to_thread(_write, fd, b"".join(pending), position)
-            await asyncio.to_thread(os.fsync, fd)
-        except BaseException as exc:
+                position = await _on_disk(_write, fd, b"".join(pending), position)
+            await _on_disk(os.fsync, fd)
+        except BaseException:
             # Whole or nothing: back to the offset the caller still has on record.
             await asyncio.shield(asyncio.to_thread(_cut_and_close, fd, offset))
-            if isinstance(exc, OSError):
-                raise _unavailable(exc) from exc
             raise
         os.close(fd)  # also releases the lock
         return position

@@ -23,8 +23,10 @@ from klantroef_adapters.testing.analytics_cache import AnalyticsCacheContract
 from klantroef_adapters.testing.clock import ManualClock
 from klantroef_adapters.testing.media_repository import MediaRepositoryContract
 from klantroef_adapters.testing.media_storage import MediaStorageContract
+from klantroef_adapters.testing.partial_uploads import PartialUploadsContract
 from klantroef_adapters.testing.rate_limiter import RateLimiterContract
 from klantroef_adapters.testing.token_store import TokenStoreContract
+from klantroef_adapters.testing.upload_sessions import UploadSessionsContract
 from klantroef_adapters.testing.view_log import ViewLogContract
 
 __all__ = [
@@ -33,7 +35,9 @@ __all__ = [
     "ManualClock",
     "MediaRepositoryContract",
     "MediaStorageContract",
+    "PartialUploadsContract",
     "RateLimiterContract",
     "TokenStoreContract",
+    "UploadSessionsContract",
     "ViewLogContract",
 ]

@@ -24,6 +24,7 @@ from klantroef_core.errors import (
     BlobMissing,
     Conflict,
     Gone,
+    InvalidInput,
     KlantroefError,
     NotFound,
     PayloadTooLarge,
@@ -31,7 +32,7 @@ from klantroef_core.errors import (
 )
 from klantroef_core.ports import Clock, IdGenerator, MediaRepository, PartialUploads, UploadSessions
 from klantroef_core.use_cases.file_upload import FileUpload
-from klantroef_core.use_cases.media_upload import UploadMedia, file_too_large
+from klantroef_core.use_cases.media_upload import UploadMedia, file_too_large, title_from_filename
 
 logger = logging.getLogger("klantroef.uploads")
 
@@ -240,7 +241,8 @@ class CreateUpload:
 
     413 ``file_too_large`` when ``length`` is over the size limit, 400 for
     metadata that is too long or a ``type`` that is neither video nor audio, 422
-    for a bad title. Sweeps a batch of expired uploads first, so abandoned ones go
+    for a bad title or for neither a title nor a file name that makes one (said
+    now rather than after the last byte). Sweeps a batch of expired uploads first, so abandoned ones go
     even when nobody asks for them again.
     """
 
@@ -262,18 +264,24 @@ class CreateUpload:
             raise BadRequest("Upload-Length must not be negative", code="bad_upload_length")
         if length > self.max_bytes:
             raise file_too_large(self.max_bytes)
+        chosen = _metadata_type(metadata.get(TYPE_KEY))
         title = _metadata_text(metadata, TITLE_KEY, 200)
+        filename = _metadata_text(metadata, FILENAME_KEY, 255)
         if title is not None:
             title = normalise_title(title)
+        elif title_from_filename(filename) is None:  # said now, not after the last byte
+            raise InvalidInput(
+                "give a title or a filename in Upload-Metadata", code="title_required"
+            )
         now = self.uploads.clock.now()
         session = UploadSession(
             id=self.ids.new_id(),
             owner=requester,
             length=length,
             offset=0,
-            filename=_metadata_text(metadata, FILENAME_KEY, 255),
+            filename=filename,
             title=title,
-            type=_metadata_type(metadata.get(TYPE_KEY)),
+            type=chosen,
             created_at=now,
             expires_at=now + self.expiry,
         )
