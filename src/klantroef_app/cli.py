@@ -12,8 +12,15 @@ from collections.abc import Sequence
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
 from klantroef_app import admin_cli, client_cli
-from klantroef_app.container import make_s3_storage, make_signer
+from klantroef_app.container import (
+    bootstrap,
+    close,
+    make_s3_storage,
+    make_signer,
+    partial_upload_dir,
+)
 from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
@@ -116,6 +123,30 @@ def prepare_bucket(settings: Settings) -> None:
     logger.info("media bytes live in the S3 bucket %r%s", settings.s3.bucket, where)
 
 
+def _sweep_uploads(settings: Settings) -> None:
+    """Remove expired resumable uploads (rows and bytes), and upload files idle past the expiry."""
+
+    async def sweep() -> tuple[int, int]:
+        container = bootstrap(settings)
+        swept = 0
+        try:
+            sweeper = container.sweep_uploads()
+            while batch := await sweeper(500):
+                swept += batch
+        finally:
+            await close(container)
+        idle = LocalPartialUploads(partial_upload_dir(settings))
+        return swept, await idle.remove_idle(settings.upload_expiry)
+
+    try:
+        swept, idle = asyncio.run(sweep())
+    except Exception:  # e.g. --no-migrate before the schema has the table: the next start
+        logger.warning("could not sweep expired uploads", exc_info=True)
+        return
+    if swept or idle:
+        logger.info("removed %d expired upload(s) and %d idle upload file(s)", swept, idle)
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     check_workers(settings, args.workers)
     try:  # create the secrets file once, before workers start, and refuse bad keys now
@@ -132,6 +163,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             prepare_bucket(settings)
         if not args.no_migrate:
             _migrate(settings)
+        _sweep_uploads(settings)
     if args.server == "uvicorn":
         import uvicorn
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import os
 import shutil
 import subprocess
 from contextlib import AbstractContextManager
@@ -367,3 +368,19 @@ async def test_bad_input_gets_a_clear_4xx_and_leaves_nothing(backend: Backend, m
             problem(anonymous, 401, "token_missing")
     assert await backend.count(media) == 0
     await backend.nothing_left()
+
+
+async def test_serve_sweeps_expired_uploads_and_idle_files_at_start(backend: Backend) -> None:
+    with backend.serve() as server:
+        auth = bearer(server)
+        with httpx.Client(base_url=server.base_url, headers=auth, timeout=30) as http:
+            url = create(http, 1000).headers["location"]
+            assert send(http, url, 0, b"x" * 100).status_code == 204
+    orphan = backend.data_dir / "media" / ".uploads" / "left-by-a-crash.part"
+    orphan.write_bytes(b"old")
+    os.utime(orphan, (0, 0))
+    assert len(leftover_partials(backend.data_dir)) == 2
+    await backend.expire_all_uploads()
+
+    with backend.serve():
+        await backend.nothing_left()

@@ -233,3 +233,15 @@ async def test_a_completed_upload_takes_no_more_bytes(world: Container) -> None:
     with pytest.raises(Conflict) as caught:
         await world.append_to_upload()(done.session.id, len(FILE), chunks(b""), OWNER)
     assert caught.value.code == "upload_complete"
+
+
+async def test_bytes_missing_here_is_409_and_the_upload_is_kept(world: Container) -> None:
+    created = await world.create_upload()(len(FILE), META, OWNER)
+    await world.append_to_upload()(created.session.id, 0, chunks(FILE[:100]), OWNER)
+    await world.partial_uploads().discard(created.session.id)  # as on another host
+
+    with pytest.raises(Conflict) as caught:
+        await world.append_to_upload()(created.session.id, 100, chunks(FILE[100:]), OWNER)
+
+    assert caught.value.code == "upload_bytes_missing"
+    assert (await world.upload_status()(created.session.id, OWNER)).session.offset == 100

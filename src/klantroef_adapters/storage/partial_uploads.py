@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -130,6 +131,26 @@ class LocalPartialUploads:
             await asyncio.to_thread(self._path(upload_id).unlink, missing_ok=True)
         except OSError as exc:
             raise _unavailable(exc) from exc
+
+    async def remove_idle(self, older_than: float) -> int:
+        """Remove upload files untouched for ``older_than`` seconds; return how many.
+
+        Every append touches its file and an upload expires a fixed time after its
+        creation, so a file idle for longer than that belongs to an expired upload
+        (swept on another host, or left by a crash between its row and its bytes).
+        """
+
+        def sweep() -> int:
+            if not self.folder.is_dir():
+                return 0
+            cutoff, removed = time.time() - older_than, 0
+            for path in self.folder.glob(f"*{SUFFIX}"):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            return removed
+
+        return await asyncio.to_thread(sweep)
 
 
 def _open_locked(path: Path, offset: int) -> int:

@@ -175,8 +175,12 @@ class AppendToUpload:
                 "another request is writing to this upload", code="upload_busy"
             ) from None
         except BlobMissing:
-            await self.uploads.remove(session)
-            raise Gone("the upload's bytes were lost; start again", code="upload_lost") from None
+            # Not removed: on several hosts the bytes may wait on another one.
+            raise Conflict(
+                "the bytes of this upload are not here: send it to the host that created it, "
+                "or start again",
+                code="upload_bytes_missing",
+            ) from None
         if reached != offset and not await self.uploads.sessions.advance(
             session.id, offset, reached
         ):
