@@ -310,9 +310,13 @@ async def test_bad_input_gets_a_clear_4xx_and_leaves_nothing(backend: Backend, m
             problem(create(http, 10, f"filename {long_name}"), 400, "metadata_too_long")
             problem(create(http, 10, "filename not*base64"), 400, "bad_metadata")
             problem(create(http, 10, None), 422, "title_required")
-            problem(
-                http.post("/uploads", headers={"Upload-Length": "10"}), 412, "precondition_failed"
-            )
+            missing = http.post("/uploads", headers={"Upload-Length": "10"})
+            problem(missing, 400, "tus_resumable_missing")
+            old = http.post("/uploads", headers={"Tus-Resumable": "0.2.2", "Upload-Length": "10"})
+            problem(old, 412, "precondition_failed")
+            assert old.headers["tus-version"] == "1.0.0"
+            huge = {**TUS, "Upload-Length": str(2**63)}
+            problem(http.post("/uploads", headers=huge), 400, "bad_upload_length")
             problem(
                 http.post("/uploads", headers={**TUS, "Upload-Length": "-1"}),
                 400,

@@ -39,6 +39,8 @@ logger = logging.getLogger("klantroef.uploads")
 FILENAME_KEY = "filename"
 TITLE_KEY = "title"
 TYPE_KEY = "type"
+METADATA_KEYS = frozenset({FILENAME_KEY, TITLE_KEY, TYPE_KEY})
+"""What an upload's metadata may say; other keys are ignored."""
 SWEEP_BATCH = 100
 
 

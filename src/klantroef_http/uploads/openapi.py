@@ -23,13 +23,14 @@ from litestar.openapi.spec import (
 )
 
 from klantroef_http.uploads.tus import (
+    MAX_INTEGER,
     MAX_METADATA_HEADER,
     METADATA_PATTERN,
     OFFSET_CONTENT_TYPE,
     TUS_VERSION,
 )
 
-_INTEGER = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=2**63 - 1)
+_INTEGER = Schema(type=OpenAPIType.INTEGER, minimum=0, maximum=MAX_INTEGER)
 _Headers = dict[str, OpenAPIHeader | Reference]
 
 
@@ -46,7 +47,7 @@ _TUS_RESUMABLE = Parameter(
     param_in="header",
     required=True,
     schema=Schema(type=OpenAPIType.STRING, enum=[TUS_VERSION]),
-    description="The tus version the client speaks; anything but 1.0.0 is 412.",
+    description="The tus version the client speaks: missing is 400, anything but 1.0.0 is 412.",
 )
 _METADATA = Parameter(
     name="Upload-Metadata",
@@ -172,6 +173,7 @@ class OptionsOperation(Operation):
             "204",
             "The tus capabilities",
             {
+                "Allow": _text("The methods of this URL."),
                 "Tus-Resumable": _text("`1.0.0`."),
                 "Tus-Version": _text("`1.0.0`: the versions supported."),
                 "Tus-Extension": _text("`creation,creation-with-upload,termination,expiration`."),

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
 from klantroef_core.use_cases.resumable_upload import (
+    METADATA_KEYS,
     AppendToUpload,
     CancelUpload,
     CreateUpload,
@@ -64,7 +65,7 @@ class UploadController(Controller):
         headers = request.headers
         check_version(headers)
         length = header_integer(headers, "Upload-Length", "bad_upload_length")
-        metadata = parse_metadata(headers.get("upload-metadata"))
+        metadata = parse_metadata(headers.get("upload-metadata"), METADATA_KEYS)
         declared = optional_integer(headers, "Content-Length", "bad_content_length")
         with_body = bool(declared) or "transfer-encoding" in headers
         if with_body:
@@ -168,19 +169,41 @@ class UploadController(Controller):
         operation_class=OptionsOperation,
         status_code=HTTP_204_NO_CONTENT,
         summary="What this server speaks of tus: version, extensions and the size limit",
-        tags=["uploads"],
     )
+    # Litestar registers a controller's handlers in name order, and the first handler
+    # of a path brings an automatic OPTIONS that later ones cannot replace: so each
+    # OPTIONS handler's name sorts before the other handlers of its path.
     async def capabilities(self, create_upload: NamedDependency[CreateUpload]) -> Response[None]:
-        return Response(
-            None,
-            status_code=HTTP_204_NO_CONTENT,
-            headers={
-                "Tus-Resumable": TUS_VERSION,
-                "Tus-Version": TUS_VERSION,
-                "Tus-Extension": EXTENSIONS,
-                "Tus-Max-Size": str(create_upload.max_bytes),
-            },
-        )
+        return _capabilities(create_upload.max_bytes, "OPTIONS, POST")
+
+    @route(
+        "/{upload_id:str}",
+        http_method=[HttpMethod.OPTIONS],
+        opt=PUBLIC,
+        operation_id="uploadUrlOptions",
+        operation_class=OptionsOperation,
+        status_code=HTTP_204_NO_CONTENT,
+        summary="The same tus capabilities, asked at an upload's URL",
+    )
+    async def about_an_upload(
+        self, create_upload: NamedDependency[CreateUpload], upload_id: FromPath[str]
+    ) -> Response[None]:
+        del upload_id  # the answer is the server's, whatever the upload
+        return _capabilities(create_upload.max_bytes, "DELETE, HEAD, OPTIONS, PATCH")
+
+
+def _capabilities(max_bytes: int, allow: str) -> Response[None]:
+    return Response(
+        None,
+        status_code=HTTP_204_NO_CONTENT,
+        headers={
+            "Allow": allow,
+            "Tus-Resumable": TUS_VERSION,
+            "Tus-Version": TUS_VERSION,
+            "Tus-Extension": EXTENSIONS,
+            "Tus-Max-Size": str(max_bytes),
+        },
+    )
 
 
 upload_routes: list[ControllerRouterHandler] = [UploadController]

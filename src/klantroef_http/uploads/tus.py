@@ -23,16 +23,21 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,expiration"
 OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 MAX_METADATA_HEADER = 4096
-METADATA_PATTERN = r"^[!-+--~]+( [A-Za-z0-9+/]*={0,2})?(,[!-+--~]+( [A-Za-z0-9+/]*={0,2})?)*$"
+_B64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
+_PAIR = rf"[!-+\--~]+(?: {_B64})?"
+METADATA_PATTERN = rf"^{_PAIR}(?:,{_PAIR})*$"
 """Upload-Metadata as tus defines it: comma-separated keys, each with an optional base64 value."""
 
+MAX_INTEGER = 2**63 - 1
 _DIGITS = re.compile(r"[0-9]{1,19}", re.ASCII)
 _KEY = re.compile(r"[!-+\--~]+", re.ASCII)  # visible ASCII without the comma
 
 
 def check_version(headers: Mapping[str, str]) -> None:
-    """412 (with ``Tus-Version``) unless the request speaks tus 1.0.0."""
+    """400 without ``Tus-Resumable``; 412 (with ``Tus-Version``) for a version other than 1.0.0."""
     sent = headers.get("tus-resumable")
+    if sent is None:
+        raise BadRequest("Tus-Resumable is required (1.0.0)", code="tus_resumable_missing")
     if sent != TUS_VERSION:
         raise HTTPException(
             status_code=412,
@@ -54,16 +59,17 @@ def optional_integer(headers: Mapping[str, str], name: str, code: str) -> int | 
     raw = headers.get(name.lower())
     if raw is None:
         return None
-    if not _DIGITS.fullmatch(raw.strip()):
-        raise BadRequest(f"{name} must be a non-negative integer", code=code)
+    if not _DIGITS.fullmatch(raw.strip()) or int(raw.strip()) > MAX_INTEGER:
+        raise BadRequest(f"{name} must be an integer from 0 to {MAX_INTEGER}", code=code)
     return int(raw.strip())
 
 
-def parse_metadata(raw: str | None) -> dict[str, str]:
+def parse_metadata(raw: str | None, known: frozenset[str]) -> dict[str, str]:
     """``Upload-Metadata``: ``key base64,key base64,...`` (values optional, keys unique).
 
     400 ``bad_metadata`` for a malformed header, ``metadata_too_long`` for one
-    over 4 KiB. Values must be UTF-8 text.
+    over 4 KiB. Only the ``known`` keys are decoded (their values must be base64
+    of UTF-8 text) and returned; others are checked for form and ignored.
     """
     if raw is None or not raw.strip():
         return {}
@@ -73,10 +79,14 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
             code="metadata_too_long",
         )
     pairs: dict[str, str] = {}
+    seen: set[str] = set()
     for item in raw.split(","):
         key, _, encoded = item.strip().partition(" ")
-        if not _KEY.fullmatch(key) or key in pairs or " " in encoded.strip():
+        if not _KEY.fullmatch(key) or key in seen or " " in encoded.strip():
             raise BadRequest(f"Upload-Metadata is malformed at {key!r}", code="bad_metadata")
+        seen.add(key)
+        if key not in known:
+            continue
         try:
             pairs[key] = base64.b64decode(encoded.strip(), validate=True).decode()
         except (binascii.Error, UnicodeDecodeError, ValueError):
