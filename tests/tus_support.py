@@ -60,10 +60,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def partials_dir(data_dir: Path, *, s3: bool = False) -> Path:
+    """Where a server keeps unfinished uploads: its media folder's, or on S3 its data folder's."""
+    return data_dir / "uploads" if s3 else data_dir / "media" / ".uploads"
+
+
 def leftover_partials(data_dir: Path) -> list[Path]:
     """The partial-upload files under a server's data folder (none once uploads end)."""
-    folder = data_dir / "media" / ".uploads"
-    return sorted(folder.glob("*")) if folder.is_dir() else []
+    folders = [partials_dir(data_dir), partials_dir(data_dir, s3=True)]
+    return sorted(path for folder in folders if folder.is_dir() for path in folder.glob("*"))
 
 
 def found(document: Any, *names: str) -> Iterator[Any]:

@@ -4,7 +4,8 @@ tuspy (the tus project's Python client) and the curl binary upload a real MP4
 (H.264 and AAC, a few MB) in small pieces, are cut off halfway, the server is
 restarted, and a new client resumes from the server's offset; the stored file
 must be byte-identical. Bad input gets a clear 4xx and leaves no partial file and
-no row behind. Each on the embedded default (SQLite) and on MariaDB + Redis.
+no row behind. Each on the embedded default (SQLite), on MariaDB + Redis, and
+with the media in an S3 bucket (SeaweedFS).
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ from sqlalchemy import func, select, update
 from klantroef_adapters.sql.engine import create_engine
 from klantroef_adapters.sql.tables import media, upload_sessions
 from tests.live_server import LiveServer, live_server
-from tests.real_servers import CREDENTIALS, SECRETS
+from tests.real_servers import CREDENTIALS, SECRETS, fresh_bucket, s3_env
+from tests.seaweedfs import SeaweedS3
 from tests.services import services_required
 from tests.sql_engines import fresh_database
 from tests.tus_support import (
     check_probed_metadata,
     encode_av_mp4,
     leftover_partials,
+    partials_dir,
     sha256_of,
 )
 
@@ -103,7 +106,9 @@ def datetime_past() -> Any:
     return datetime(2000, 1, 1)
 
 
-@pytest.fixture(params=["embedded", "mariadb+redis"])
+@pytest.fixture(
+    params=["embedded", "mariadb+redis", pytest.param("mariadb+s3", marks=pytest.mark.seaweedfs)]
+)
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     env = {**SECRETS, "KLANTROEF_SIGNUP": "open", "KLANTROEF_MAX_UPLOAD_BYTES": str(MAX_BYTES)}
     data_dir = tmp_path / "server"
@@ -113,6 +118,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     redis_url: str = request.getfixturevalue("redis_url")
     database_url = asyncio.run(fresh_database(mariadb_url, "tus"))
     env |= {"KLANTROEF_DATABASE_URL": database_url, "KLANTROEF_REDIS_URL": redis_url}
+    if request.param == "mariadb+s3":
+        seaweed: SeaweedS3 = request.getfixturevalue("seaweedfs")
+        env |= s3_env(seaweed, fresh_bucket())
     return Backend(data_dir, database_url, env)
 
 
@@ -380,7 +388,8 @@ async def test_serve_sweeps_expired_uploads_and_idle_files_at_start(backend: Bac
         with httpx.Client(base_url=server.base_url, headers=auth, timeout=30) as http:
             url = create(http, 1000).headers["location"]
             assert send(http, url, 0, b"x" * 100).status_code == 204
-    orphan = backend.data_dir / "media" / ".uploads" / "left-by-a-crash.part"
+    s3 = "KLANTROEF_S3_BUCKET" in backend.env
+    orphan = partials_dir(backend.data_dir, s3=s3) / "left-by-a-crash.part"
     orphan.write_bytes(b"old")
     os.utime(orphan, (0, 0))
     assert len(leftover_partials(backend.data_dir)) == 2
