@@ -39,6 +39,18 @@ def fuzz(session: nox.Session) -> None:
 
 
 @nox.session
+def hostile(session: nox.Session) -> None:
+    """Hostile clients against real servers, long: a 200 MiB file, 30-second rounds."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "pytest",
+        "tests/http/test_hostile_clients.py",
+        *session.posargs,
+        env={"KLANTROEF_HOSTILE_LONG": "1"},
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """The benchmark harness (``-- --quick`` for the short CI run)."""
     session.install("-e", ".[dev,bench]")

@@ -22,6 +22,8 @@ from klantroef_adapters.migrate import upgrade
 from klantroef_app.asgi import build_app
 from klantroef_app.container import Container, bootstrap
 from klantroef_app.settings import Settings
+from klantroef_core.use_cases.file_upload import FileUpload
+from tests.media_samples import media_file
 
 ADMIN_EMAIL = "ann@example.com"
 ADMIN_PASSWORD = "correct horse battery"
@@ -90,3 +92,15 @@ async def signed_in(client: AsyncTestClient[Any]) -> dict[str, str]:
     response = await client.post("/auth/login", json=credentials)
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+async def uploaded_link(
+    client: AsyncTestClient[Any], container: Container, headers: dict[str, str]
+) -> str:
+    """Upload a small MP4 as the signed-in admin; its stream link, as a path with ``?token=``."""
+    me = (await client.get("/auth/me", headers=headers)).json()
+    upload = FileUpload.from_chunks([media_file(5000)], filename="clip.mp4")
+    media = await container.upload_media()(upload, me["id"])
+    response = await client.get(f"/media/{media.id}/stream-url", headers=headers)
+    url: str = response.json()["url"]
+    return url.removeprefix("http://testserver.local")

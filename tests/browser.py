@@ -73,6 +73,8 @@ class Browser:
         os.close(from_browser_w)
         self._buffer = b""
         self._next_id = 0
+        self.events: list[dict[str, Any]] = []
+        """Every event Chromium sent while a command waited for its reply, in order."""
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         attached = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})
         self._session = attached["sessionId"]
@@ -85,7 +87,7 @@ class Browser:
         session: str | None = None,
         timeout: float = 60.0,
     ) -> dict[str, Any]:
-        """Send one command and wait for its reply (events on the way are dropped)."""
+        """Send one command and wait for its reply (events on the way go to :attr:`events`)."""
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -96,6 +98,9 @@ class Browser:
             while b"\0" in self._buffer:
                 raw, self._buffer = self._buffer.split(b"\0", 1)
                 reply = json.loads(raw)
+                if "method" in reply and "id" not in reply:
+                    self.events.append(reply)
+                    continue
                 if reply.get("id") == self._next_id:
                     if "error" in reply:
                         raise RuntimeError(f"{method}: {reply['error']}")
@@ -106,6 +111,10 @@ class Browser:
                 raise RuntimeError("Chromium closed the pipe")
             self._buffer += chunk
         raise TimeoutError(method)
+
+    def page(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A command to the page's session (``Page.navigate``, ``Network.enable``, ...)."""
+        return self.call(method, params, session=self._session)
 
     def evaluate(self, expression: str, timeout: float = 60.0) -> Any:
         """Run JavaScript in the page (promises awaited) and return its JSON value."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,10 +28,16 @@ class KeyTooShortError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class KeyRing:
-    """The key that signs (``current_kid``) and every key that still verifies, by id."""
+    """The key that signs (``current_kid``) and every key that still verifies, by id.
+
+    ``not_after`` bounds retired keys: a token whose key id is there is refused
+    from that moment (Unix seconds) on, whatever its own ``exp`` says, so a
+    retired key that leaked cannot mint tokens for long.
+    """
 
     keys: Mapping[str, bytes]
     current_kid: str
+    not_after: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.current_kid not in self.keys:
@@ -71,7 +77,11 @@ class _Codec:
             decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
         except (JoseError, ValueError, TypeError, KeyError) as exc:
             raise TokenRejected("invalid") from exc
-        if decoded.header.get("kid") not in self._ring.keys:
+        kid = decoded.header.get("kid")
+        if not isinstance(kid, str) or kid not in self._ring.keys:
+            raise TokenRejected("invalid")
+        retired = self._ring.not_after.get(kid)
+        if retired is not None and now.timestamp() >= retired:
             raise TokenRejected("invalid")
         claims = decoded.claims
         registry = jwt.JWTClaimsRegistry(

@@ -40,7 +40,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     rotate = commands.add_parser(
         "rotate-keys",
         help="new signing keys for access tokens and stream links; the old ones keep "
-        "verifying until their tokens have expired (restart the servers afterwards)",
+        "verifying for two token lifetimes (restart the servers afterwards)",
+    )
+    rotate.add_argument(
+        "--revoke-previous",
+        action="store_true",
+        help="drop every older key now, the one replaced included (for a key that leaked: "
+        "its tokens are refused once the servers restart)",
     )
     rotate.set_defaults(run=rotate_keys)
 
@@ -104,6 +110,11 @@ async def _signup(settings: Settings, email: str, password: str) -> Admin:
 
     container = bootstrap(settings)
     try:
+        container.engine()  # a URL no engine can be made of fails here, with nothing to close
+    except (SQLAlchemyError, ValueError) as exc:
+        reason = str(exc).splitlines()[0]
+        raise CommandError(f"KLANTROEF_DATABASE_URL cannot be used: {reason}") from exc
+    try:
         return await container.signup()(email, password, HOST_OPERATOR)
     except Unavailable as exc:
         raise CommandError(
@@ -119,31 +130,30 @@ async def _signup(settings: Settings, email: str, password: str) -> Admin:
 
 
 def rotate_keys(args: argparse.Namespace) -> int:
-    from klantroef_app.container import key_id, make_signer
+    from klantroef_app.container import key_id
     from klantroef_app.secrets_file import load_secrets, rotate_secrets
 
-    del args
     try:
         settings = Settings.from_env()
-        rotation = rotate_secrets(settings, time.time())
+        rotation = rotate_secrets(settings, time.time(), revoke_previous=args.revoke_previous)
         kept = load_secrets(settings)
-        make_signer(settings, kept)  # the keys now in force are usable
     except SettingsError as exc:
         return _fail(exc, 2)
-    except ValueError as exc:
-        return _fail(f"the signing keys cannot be used: {exc}", 2)
+    except OSError as exc:
+        return _fail(f"cannot rotate the keys in {settings.data_dir}: {exc.strerror}", 2)
     for name in rotation.rotated:
         kind = name.removesuffix("_secret")
-        until = datetime.fromtimestamp(rotation.kept_until[name], UTC).isoformat()
-        print(
-            f"{kind} key rotated: new key id {key_id(getattr(kept, name))}; "
-            f"the old one verifies until {until}"
-        )
+        if args.revoke_previous:
+            fate = "every older key is revoked"
+        else:
+            until = datetime.fromtimestamp(rotation.verifies_until[name], UTC).isoformat()
+            fate = f"the old one verifies until {until} at the latest"
+        print(f"{kind} key rotated: new key id {key_id(getattr(kept, name))}; {fate}")
     for name in rotation.configured:
         print(
             f"the {name.removesuffix('_secret')} key is KLANTROEF_{name.upper()}: rotate it there"
         )
-    if rotation.dropped:
-        print(f"dropped {rotation.dropped} retired key(s) whose tokens have all expired")
+    if rotation.dropped and not args.revoke_previous:
+        print(f"dropped {rotation.dropped} retired key(s) past their time")
     print("restart the running servers (klantroef serve) so they sign with the new keys")
     return 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import urlsplit
 
 from dependency_injector import providers
 from litestar import Litestar
 
 from klantroef_app.container import Container, bootstrap, close
+from klantroef_app.settings import Settings
 from klantroef_http import HttpConfig, UseCaseFactories, create_app
 
 
@@ -20,6 +22,28 @@ def use_cases(container: Container) -> UseCaseFactories:
     }
 
 
+def redirect_origins(settings: Settings) -> tuple[str, ...]:
+    """Where a stream GET may send players: the object store, in redirect mode (else nowhere).
+
+    The play page's policy must allow it: a redirected media load is checked
+    against ``media-src`` too. On AWS, the bucket's own hosts (virtual-hosted, with
+    and without the region) and the region's path-style host; never every AWS host.
+    An endpoint's user and password, if any, stay out of the header.
+    """
+    s3 = settings.s3
+    if s3 is None or not s3.redirect:
+        return ()
+    if s3.endpoint is None:
+        return (
+            f"https://{s3.bucket}.s3.{s3.region}.amazonaws.com",
+            f"https://{s3.bucket}.s3.amazonaws.com",
+            f"https://s3.{s3.region}.amazonaws.com",
+        )
+    parts = urlsplit(s3.endpoint)
+    port = f":{parts.port}" if parts.port else ""
+    return (f"{parts.scheme}://{parts.hostname}{port}",)
+
+
 def build_app(container: Container | None = None) -> Litestar:
     """The app over ``container`` (default: one bootstrapped from ``KLANTROEF_*`` variables)."""
     if container is None:
@@ -28,5 +52,7 @@ def build_app(container: Container | None = None) -> Litestar:
     config = HttpConfig(
         trusted_proxies=container.trusted_proxies(),
         public_base_url=settings.public_base_url,
+        cors_origins=frozenset(settings.cors_origins),
+        media_sources=redirect_origins(settings),
     )
     return create_app(use_cases(container), config, on_shutdown=[partial(close, container)])

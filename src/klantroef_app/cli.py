@@ -26,6 +26,9 @@ from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
 
 APP_FACTORY = "klantroef_app.asgi:build_app"
+GRANIAN_BUFFER = 128 * 1024
+"""granian's per-connection buffer (HTTP/1 read and write, HTTP/2 send): also the longest
+request head it reads (a larger one is answered 431)."""
 logger = logging.getLogger("klantroef")
 
 
@@ -175,10 +178,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             access_log=False,
+            server_header=False,  # the app names itself, without a version
         )
         return 0
     from granian import Granian
     from granian.constants import Interfaces
+    from granian.http import HTTP1Settings, HTTP2Settings
 
     Granian(
         APP_FACTORY,
@@ -187,6 +192,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=args.workers,
         factory=True,
+        # What a connection may hold in the server's own buffer: with granian's default
+        # (400 KiB) a hundred slow readers pinned ~45 MB more (ARCHITECTURE.md, backpressure).
+        http1_settings=HTTP1Settings(max_buffer_size=GRANIAN_BUFFER),
+        http2_settings=HTTP2Settings(max_send_buffer_size=GRANIAN_BUFFER),
     ).serve()
     return 0
 

@@ -10,6 +10,7 @@ production and in tests alike: a test passes its fakes as overrides.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import timedelta
 from operator import attrgetter
 from pathlib import Path
@@ -46,7 +47,7 @@ from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
 from klantroef_adapters.system import SystemClock, UuidGenerator
 from klantroef_adapters.uncached import NoAnalyticsCache
-from klantroef_app.secrets_file import Secrets, load_secrets
+from klantroef_app.secrets_file import Retired, Secrets, lifetimes, load_secrets
 from klantroef_app.settings import Settings
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.client_ip import TrustedProxies
@@ -74,19 +75,35 @@ def key_id(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
-def key_ring(current: str, *previous: str | None) -> KeyRing:
-    """The current key, which signs, and the previous ones that still verify."""
-    secrets = [current, *(p for p in previous if p)]
-    return KeyRing({key_id(s): s.encode() for s in secrets}, key_id(current))
+def key_ring(
+    current: str, *previous: str | None, retired: Mapping[str, int] | None = None
+) -> KeyRing:
+    """The current key, which signs, the previous ones that still verify, and the
+    retired ones of the secrets file, each verifying until its moment in ``retired``."""
+    secrets = [current, *(p for p in previous if p), *(retired or {})]
+    return KeyRing(
+        {key_id(s): s.encode() for s in secrets},
+        key_id(current),
+        not_after={key_id(s): until for s, until in (retired or {}).items()},
+    )
 
 
 def make_signer(settings: Settings, secrets: Secrets) -> JwtSigner:
+    lifetime = lifetimes(settings)
+
+    def retired(keys: tuple[Retired, ...], name: str) -> dict[str, int]:
+        return {r.secret: r.verifies_until(lifetime[name]) for r in keys}
+
     return JwtSigner(
         access_keys=key_ring(
-            secrets.access_secret, settings.access_secret_previous, *secrets.access_previous
+            secrets.access_secret,
+            settings.access_secret_previous,
+            retired=retired(secrets.access_previous, "access_secret"),
         ),
         stream_keys=key_ring(
-            secrets.stream_secret, settings.stream_secret_previous, *secrets.stream_previous
+            secrets.stream_secret,
+            settings.stream_secret_previous,
+            retired=retired(secrets.stream_previous, "stream_secret"),
         ),
         stream_leeway_seconds=settings.stream_leeway,
     )

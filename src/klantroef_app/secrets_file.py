@@ -1,10 +1,15 @@
 """Secrets generated once and kept in the data folder, owner-only, when none are configured.
 
 ``klantroef rotate-keys`` replaces the access and stream keys kept there. Each
-replaced key stays in the file, under ``*_previous`` with the moment its last
-token expires (``until``, Unix seconds), so tokens it signed keep verifying;
-the next rotation after that moment drops it. Servers read the file at start:
-restart them after a rotation so they sign with the new keys.
+replaced key stays in the file, under ``*_previous`` with the moment it was
+retired (``retired_at``, Unix seconds). A server accepts tokens signed with it
+for two token lifetimes after that moment, by its own lifetime settings: one for
+the servers to be restarted (until then they go on signing with it) and one for
+the last tokens they signed to expire. Past that it is refused even while it is
+still in the file, so a leaked key that was rotated away stops working on its
+own; the first rotation after that moment drops it, and ``--revoke-previous``
+drops every retired key at once. Servers read the file at start: restart them
+after a rotation.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ import json
 import math
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,23 +38,35 @@ ROTATED = ("access_secret", "stream_secret")
 class Secrets:
     """The secrets in force: configured ones win, generated ones fill the gaps.
 
-    ``*_previous`` are the retired keys kept in the secrets file that still
-    verify (newest first); configured keys have none there.
+    ``*_previous`` are the retired keys kept in the secrets file (newest
+    first); configured keys have none there.
     """
 
     access_secret: str = field(repr=False)
     stream_secret: str = field(repr=False)
     ip_hash_secret: str = field(repr=False)
-    access_previous: tuple[str, ...] = field(default=(), repr=False)
-    stream_previous: tuple[str, ...] = field(default=(), repr=False)
+    access_previous: tuple[Retired, ...] = field(default=(), repr=False)
+    stream_previous: tuple[Retired, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
 class Retired:
-    """A replaced key, kept for verification until ``until`` (Unix seconds)."""
+    """A replaced key and the moment (Unix seconds) it stopped signing in the file."""
 
     secret: str = field(repr=False)
-    until: int
+    retired_at: int
+
+    def verifies_until(self, token_lifetime: int) -> int:
+        """The moment this key stops verifying: a lifetime to restart, a lifetime to expire."""
+        return self.retired_at + 2 * token_lifetime
+
+
+def lifetimes(settings: Settings) -> dict[str, int]:
+    """How long a token signed by each rotated key lives, by these settings."""
+    return {
+        "access_secret": settings.access_token_ttl,
+        "stream_secret": settings.stream_link_ttl + settings.stream_leeway,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +81,7 @@ class _Kept:
         for name in ROTATED:
             if self.previous[name]:
                 content[f"{name}_previous"] = [
-                    {"secret": r.secret, "until": r.until} for r in self.previous[name]
+                    {"secret": r.secret, "retired_at": r.retired_at} for r in self.previous[name]
                 ]
         return content
 
@@ -86,8 +104,8 @@ def load_secrets(settings: Settings) -> Secrets:
     kept = _read_or_create(settings.data_dir / SECRETS_FILE)
     current = {name: configured[name] or kept.current[name] for name in _NAMES}
 
-    def retired(name: str) -> tuple[str, ...]:  # they belong to the file's key, if in force
-        return tuple(r.secret for r in kept.previous[name]) if configured[name] is None else ()
+    def retired(name: str) -> tuple[Retired, ...]:  # they belong to the file's key, if in force
+        return tuple(kept.previous[name]) if configured[name] is None else ()
 
     return Secrets(
         access_secret=current["access_secret"],
@@ -100,22 +118,27 @@ def load_secrets(settings: Settings) -> Secrets:
 
 @dataclass(frozen=True, slots=True)
 class Rotation:
-    """What ``rotate_secrets`` did: which keys it replaced, skipped, and how many it dropped."""
+    """What ``rotate_secrets`` did: which keys it replaced, skipped, and how many it dropped.
+
+    ``verifies_until`` is when each replaced key stops verifying, by these settings.
+    """
 
     rotated: tuple[str, ...]
     configured: tuple[str, ...]
     dropped: int
-    kept_until: dict[str, int]
+    verifies_until: dict[str, int]
 
 
-def rotate_secrets(settings: Settings, now: float) -> Rotation:
+def rotate_secrets(settings: Settings, now: float, *, revoke_previous: bool = False) -> Rotation:
     """Replace the access and stream keys kept in the secrets file.
 
-    The replaced key keeps verifying until every token it signed has expired
-    (``now`` plus the access token lifetime, or the stream link lifetime and
-    leeway); retired keys already past that are dropped. Keys configured in the
-    environment are left alone: they are rotated there. Concurrent rotations
-    take turns (a lock file), and the file is replaced atomically.
+    The replaced key keeps verifying for two token lifetimes (see the module's
+    docstring); retired keys already past that are dropped, and with
+    ``revoke_previous`` every retired key is, the one replaced now included (for
+    a key that leaked: its tokens stop verifying when the servers restart). Keys
+    configured in the environment are left alone: they are rotated there.
+    Concurrent rotations take turns (a lock file); the file is replaced
+    atomically, keeping its owner, so a root shell does not lock the server out.
     """
     if settings.in_memory:
         raise SettingsError(
@@ -129,24 +152,27 @@ def rotate_secrets(settings: Settings, now: float) -> Rotation:
             "KLANTROEF_ACCESS_SECRET and KLANTROEF_STREAM_SECRET are set in the environment: "
             "rotate them there (README: Running on several hosts)"
         )
-    lifetimes = {
-        "access_secret": settings.access_token_ttl,
-        "stream_secret": settings.stream_link_ttl + settings.stream_leeway,
-    }
+    lifetime = lifetimes(settings)
     path = settings.data_dir / SECRETS_FILE
     with _locked(path):
         kept = _read_or_create(path)
         dropped = 0
-        kept_until = {}
+        until = {}
         for name in rotating:
-            alive = [r for r in kept.previous[name] if r.until > now]
-            dropped += len(kept.previous[name]) - len(alive)
-            until = math.ceil(now) + lifetimes[name]
-            kept.previous[name] = [Retired(kept.current[name], until), *alive]
+            retiring = Retired(kept.current[name], math.floor(now))
+            alive = [
+                r
+                for r in kept.previous[name]
+                if not revoke_previous and r.verifies_until(lifetime[name]) > now
+            ]
+            dropped += len(kept.previous[name]) - len(alive) + revoke_previous
+            kept.previous[name] = [] if revoke_previous else [retiring, *alive]
             kept.current[name] = secrets.token_urlsafe(48)
-            kept_until[name] = until
+            until[name] = (
+                math.floor(now) if revoke_previous else retiring.verifies_until(lifetime[name])
+            )
         _write(path, kept.dump())
-    return Rotation(rotating, configured, dropped, kept_until)
+    return Rotation(rotating, configured, dropped, until)
 
 
 @contextmanager
@@ -161,14 +187,26 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _write(path: Path, content: dict[str, Any]) -> None:
-    """Write a new file next to ``path`` (0600, fsynced) and rename it into place."""
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(content, handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    """Write a new file next to ``path`` (0600, its owner kept, fsynced) and rename it into place."""
+    owner = path.stat()
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            if os.geteuid() == 0:  # root rotating a file the server's own user must read
+                os.fchown(handle.fileno(), owner.st_uid, owner.st_gid)
+            json.dump(content, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 def _parse(path: Path, content: Any) -> _Kept:
@@ -180,11 +218,11 @@ def _parse(path: Path, content: Any) -> _Kept:
         if not isinstance(entries, list) or not all(
             isinstance(e, dict)
             and isinstance(e.get("secret"), str)
-            and isinstance(e.get("until"), int)
+            and isinstance(e.get("retired_at"), int)
             for e in entries
         ):
             raise SettingsError(f"{path}: {name}_previous is not a list of retired keys")
-        previous[name] = [Retired(e["secret"], e["until"]) for e in entries]
+        previous[name] = [Retired(e["secret"], e["retired_at"]) for e in entries]
     return _Kept({n: content[n] for n in _NAMES}, previous)
 
 
@@ -197,8 +235,7 @@ def _read_or_create(path: Path) -> _Kept:
         return _parse(path, content)
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = {name: secrets.token_urlsafe(48) for name in _NAMES}
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         json.dump(fresh, handle)
     try:

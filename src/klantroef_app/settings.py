@@ -108,6 +108,25 @@ def _s3(env: Mapping[str, str]) -> S3Settings | None:
     )
 
 
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    """``KLANTROEF_CORS_ORIGINS``: a comma list of origins (``scheme://host[:port]``)."""
+    origins = []
+    for raw in env.get("KLANTROEF_CORS_ORIGINS", "").split(","):
+        origin = raw.strip().rstrip("/")
+        if not origin:
+            continue
+        if not _ORIGIN.fullmatch(origin):
+            raise SettingsError(
+                "KLANTROEF_CORS_ORIGINS must list origins such as https://admin.example.com "
+                f"(scheme, host and optional port; no path, no wildcard), not {raw.strip()!r}"
+            )
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
+_ORIGIN = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?")
+
+
 def _rate(env: Mapping[str, str], name: str, default: str) -> Rate:
     try:
         return Rate.parse(env.get(name, default) or default)
@@ -166,6 +185,7 @@ class Settings:
     argon2_parallelism: int = 4
     db_pool_size: int = 10
     s3: S3Settings | None = None
+    cors_origins: tuple[str, ...] = ()
     upload_expiry: int = 24 * 3600
 
     @property
@@ -218,6 +238,7 @@ class Settings:
             argon2_parallelism=_int(env, "KLANTROEF_ARGON2_PARALLELISM", 4, minimum=1),
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
+            cors_origins=_origins(env),
             upload_expiry=_int(env, "KLANTROEF_UPLOAD_EXPIRY", 24 * 3600, minimum=60),
         )
 

@@ -9,7 +9,6 @@ from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 from litestar.types import ControllerRouterHandler
 
@@ -17,7 +16,8 @@ from klantroef_core.errors import KlantroefError
 from klantroef_http.auth.routes import AuthController
 from klantroef_http.config import HttpConfig
 from klantroef_http.dependencies import CONFIG, UseCaseFactories, dependencies
-from klantroef_http.hardening import KlantroefRequest, nosniff
+from klantroef_http.docs import SwaggerPage, docs_router
+from klantroef_http.hardening import KlantroefRequest, allowed_methods, security_headers
 from klantroef_http.health import health_routes
 from klantroef_http.media.routes import media_routes
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
@@ -39,7 +39,8 @@ def create_app(
     contract: ``authenticate`` and ``readiness`` besides one per route's action.
     """
     config = config or HttpConfig()
-    return Litestar(
+    allowed: dict[str, bytes] = {}  # filled once the routes exist
+    app = Litestar(
         route_handlers=[
             AuthController,
             *health_routes,
@@ -60,12 +61,15 @@ def create_app(
             title="Klantroef",
             version="0.1.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[SwaggerPage()],
+            openapi_router=docs_router(),
             components=Components(security_schemes=SECURITY_SCHEMES),
         ),
         request_max_body_size=config.max_json_body_bytes,
         request_class=KlantroefRequest,
-        before_send=[nosniff],
+        before_send=[security_headers(config.cors_origins, allowed)],
         on_shutdown=list(on_shutdown),
         debug=config.debug,
     )
+    allowed.update(allowed_methods(app))
+    return app

@@ -53,3 +53,8 @@ def client_ip(request: Request[Any, Any, Any]) -> str:
 def public_base_url(request: Request[Any, Any, Any]) -> str:
     """Where links handed out point: the configured public URL, else this request's base."""
     return (_config(request).public_base_url or str(request.base_url)).rstrip("/")
+
+
+def media_sources(request: Request[Any, Any, Any]) -> tuple[str, ...]:
+    """Origins besides this one that media bytes come from (the store, in redirect mode)."""
+    return _config(request).media_sources

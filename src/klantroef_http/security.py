@@ -76,9 +76,11 @@ class BearerAuthentication(AbstractAuthenticationMiddleware):
 async def admin_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The guard of every admin route: 401 ``token_missing`` unless a valid bearer came.
 
+    ``OPTIONS`` passes: it is Litestar's own answer (``Allow``), which a browser's
+    CORS preflight asks for without credentials and which reveals nothing.
     A coroutine on purpose: Litestar runs a plain function guard in a worker thread.
     """
-    if connection.scope.get("auth") is None:
+    if connection.scope.get("auth") is None and connection.scope.get("method") != "OPTIONS":
         raise token_missing()
 
 

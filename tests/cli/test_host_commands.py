@@ -105,6 +105,9 @@ def test_create_admin_refusals_are_one_line(host: dict[str, str], tmp_path: Path
     unmigrated = run(command, fresh, stdin=PASSWORD)
     one_line_error(unmigrated, 1, "the database ")
     assert "has `klantroef migrate` run?" in unmigrated.stderr
+    for url in ("mysql+aiomysql://root@127.0.0.1:notaport/k", "nosuch://k"):
+        broken = {**host, "KLANTROEF_DATABASE_URL": url}
+        one_line_error(run(command, broken, stdin=PASSWORD), 1, "KLANTROEF_DATABASE_URL cannot")
 
 
 @pytest.mark.parametrize(
@@ -155,7 +158,7 @@ def test_create_admin_asks_twice_without_echo(host: dict[str, str]) -> None:
     assert not can_log_in(host, "bob@example.com", PASSWORD)
 
 
-def test_a_rotation_keeps_old_tokens_valid_until_they_expire_then_a_later_one_drops_the_key(
+def test_a_rotation_keeps_old_tokens_valid_for_two_lifetimes_then_refuses_and_drops_the_key(
     tmp_path: Path,
 ) -> None:
     settings = Settings.from_env({"KLANTROEF_DATA_DIR": str(tmp_path)})
@@ -167,8 +170,9 @@ def test_a_rotation_keeps_old_tokens_valid_until_they_expire_then_a_later_one_dr
     rotation = rotate_secrets(settings, start.timestamp())
 
     assert rotation.rotated == ("access_secret", "stream_secret")
-    assert rotation.kept_until["access_secret"] == start.timestamp() + 3600
-    assert rotation.kept_until["stream_secret"] == start.timestamp() + 600 + 5
+    # One lifetime for the servers to restart, one for the tokens they signed meanwhile.
+    assert rotation.verifies_until["access_secret"] == start.timestamp() + 2 * 3600
+    assert rotation.verifies_until["stream_secret"] == start.timestamp() + 2 * (600 + 5)
     after = make_signer(settings, load_secrets(settings))
     assert after.verify_access(access, start + timedelta(minutes=59)).subject == "admin"
     assert after.verify_stream(link, start + timedelta(minutes=9)).media_id == "m1"
@@ -178,12 +182,21 @@ def test_a_rotation_keeps_old_tokens_valid_until_they_expire_then_a_later_one_dr
     file = tmp_path / SECRETS_FILE
     assert stat.S_IMODE(file.stat().st_mode) == 0o600
 
-    soon = rotate_secrets(settings, start.timestamp() + 60)  # the first key's tokens still live
+    # A retired key that leaked mints no lasting tokens: past its time it is refused,
+    # although no rotation has dropped it from the file yet.
+    late = start + timedelta(hours=2)
+    issued = late - timedelta(minutes=10)
+    minted = before.sign_access(AccessClaims("admin", "t9", issued, late + timedelta(days=365)))
+    assert after.verify_access(minted, late - timedelta(seconds=1)).token_id == "t9"
+    with pytest.raises(TokenRejected, match="invalid"):
+        after.verify_access(minted, late)
+
+    soon = rotate_secrets(settings, start.timestamp() + 60)  # the first key still in its time
     assert soon.dropped == 0
     still = make_signer(settings, load_secrets(settings))
     assert still.verify_access(access, start + timedelta(minutes=59)).subject == "admin"
 
-    later = rotate_secrets(settings, start.timestamp() + 3601)  # every token of the first expired
+    later = rotate_secrets(settings, start.timestamp() + 7201)  # past the first key's time
     assert later.dropped == 3  # the first access key, the first two stream keys
     pruned = make_signer(settings, load_secrets(settings))
     with pytest.raises(TokenRejected, match="invalid"):  # its key is gone, not just expired
@@ -192,6 +205,24 @@ def test_a_rotation_keeps_old_tokens_valid_until_they_expire_then_a_later_one_dr
     kept = json.loads(file.read_text())
     assert len(kept["access_secret_previous"]) == 2  # the second and third keys
     assert len(kept["stream_secret_previous"]) == 1  # the third: links live 10 minutes
+
+
+def test_revoking_previous_keys_refuses_every_token_they_signed(tmp_path: Path) -> None:
+    settings = Settings.from_env({"KLANTROEF_DATA_DIR": str(tmp_path)})
+    start = datetime(2030, 1, 1, tzinfo=UTC)
+    before = make_signer(settings, load_secrets(settings))
+    access = before.sign_access(AccessClaims("admin", "t1", start, start + timedelta(hours=1)))
+    rotate_secrets(settings, start.timestamp())
+
+    revoked = rotate_secrets(settings, start.timestamp() + 60, revoke_previous=True)
+
+    assert revoked.dropped == 4  # per kind: the key retired before, and the one replaced now
+    kept = json.loads((tmp_path / SECRETS_FILE).read_text())
+    assert "access_secret_previous" not in kept
+    assert "stream_secret_previous" not in kept
+    after = make_signer(settings, load_secrets(settings))
+    with pytest.raises(TokenRejected, match="invalid"):
+        after.verify_access(access, start + timedelta(minutes=5))
 
 
 def test_keys_set_in_the_environment_are_rotated_there(tmp_path: Path) -> None:

@@ -446,3 +446,30 @@ async def test_no_direct_url_when_less_than_a_second_remains(storage: S3StorageU
         assert (
             await storage.direct_url("blob", datetime.now(UTC) + left, content_type="x/y") is None
         )
+
+
+async def test_stalled_readers_give_their_connections_back_and_resume_exactly(
+    seaweedfs: SeaweedS3,
+) -> None:
+    """Slow clients must not hold the pool: two stalled readers, a pool of two, a third reads."""
+    storage = S3StorageUnderTest(
+        seaweedfs, part_size=PART, read_chunk=64 * 1024, max_connections=2, release_after=0.2
+    )
+    try:
+        await storage.ensure_bucket()
+        await storage.save("big", pieces(BIG))
+        readers = [
+            cast(AsyncGenerator[bytes, None], storage.read_range("big", start, len(BIG) - 1))
+            for start in (0, 1000, 5 * MIB + 3)
+        ]
+        received = [await asyncio.wait_for(anext(readers[0]), 10)]
+        received.append(await asyncio.wait_for(anext(readers[1]), 10))
+        await asyncio.sleep(0.5)  # both stall with a chunk taken: their connections go back
+        received.append(await asyncio.wait_for(anext(readers[2]), 10))  # the pool had room
+        for index, reader in enumerate(readers):
+            rest = [chunk async for chunk in reader]
+            start = (0, 1000, 5 * MIB + 3)[index]
+            assert received[index] + b"".join(rest) == BIG[start:]
+            assert max(len(chunk) for chunk in rest) <= 64 * 1024
+    finally:
+        await storage.close()

@@ -366,7 +366,8 @@ async def test_a_stream_url_is_absolute_and_lives_ten_minutes(open_api: Open) ->
 
     body = (await api.client.get(f"/media/{item['id']}/stream-url", headers=api.auth)).json()
 
-    assert set(body) == {"url", "token", "expires_at"}
+    assert set(body) == {"url", "token", "expires_at", "play_url"}
+    assert body["play_url"] == body["url"].replace("/stream?", "/play?")
     assert body["url"].endswith(f"?token={body['token']}")
     url = urlsplit(body["url"])
     assert (url.scheme, url.netloc, url.path) == (
@@ -392,6 +393,9 @@ async def test_the_public_base_url_and_link_lifetime_are_configurable(open_api: 
         f"https://media.example.com/klantroef/media/{item['id']}/stream?token="
     )
     assert datetime.fromisoformat(body["expires_at"]) == clock.now() + timedelta(seconds=60)
+    page = await api.client.get(f"/media/{item['id']}/play?token={body['token']}")
+    assert f'src="/klantroef/media/{item["id"]}/stream?token=' in page.text  # behind the proxy
+    assert '<script src="/klantroef/player.js">' in page.text
 
 
 async def test_a_link_for_one_media_is_forbidden_on_another(api: Api) -> None:

@@ -39,6 +39,17 @@ def test_variables_are_read_and_parsed() -> None:
     assert settings.view_rate == Rate(100, 300)
     assert settings.signup_open is True
     assert settings.public_base_url == "https://media.example.com"
+    assert settings.cors_origins == ()
+
+
+def test_cors_origins_are_a_comma_list_of_origins() -> None:
+    raw = " https://Admin.example.com/, http://127.0.0.1:5173,,http://[::1]:8080"
+    settings = Settings.from_env({"KLANTROEF_CORS_ORIGINS": raw})
+    assert settings.cors_origins == (
+        "https://admin.example.com",
+        "http://127.0.0.1:5173",
+        "http://[::1]:8080",
+    )
 
 
 @pytest.mark.parametrize(
@@ -50,6 +61,9 @@ def test_variables_are_read_and_parsed() -> None:
         ("KLANTROEF_SIGNUP", "maybe"),
         ("KLANTROEF_IP_STORAGE", "md5"),
         ("KLANTROEF_ARGON2_MEMORY_COST", "8"),  # 8 KiB with the default 4 lanes
+        ("KLANTROEF_CORS_ORIGINS", "*"),
+        ("KLANTROEF_CORS_ORIGINS", "https://admin.example.com/console"),
+        ("KLANTROEF_CORS_ORIGINS", "admin.example.com"),
     ],
 )
 def test_unusable_values_are_refused_naming_the_variable(name: str, value: str) -> None:

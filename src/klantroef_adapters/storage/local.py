@@ -2,8 +2,14 @@
 
 Writes go to a hidden temporary file in the same folder, are flushed to disk and
 then hard-linked into place, so a blob appears complete or not at all and an
-existing blob is never replaced. Disk work runs in worker threads in large
-pieces, so the event loop only ever holds one write buffer per upload.
+existing blob is never replaced. Writes run in worker threads in large pieces,
+so the event loop only ever holds one write buffer per upload.
+
+Reads hand on small chunks (64 KiB): a slow client's server buffers hold a few
+chunks, so memory per stream stays small (see ARCHITECTURE.md, backpressure).
+A chunk already in the page cache is read on the event loop (``preadv2`` with
+``RWF_NOWAIT``, which never waits for the disk: microseconds); only a chunk that
+must come from the disk costs a hop to a worker thread.
 """
 
 from __future__ import annotations
@@ -24,7 +30,11 @@ from klantroef_core.errors import AlreadyExists, BlobMissing, Unavailable
 from klantroef_core.ports import StoredBlob
 
 MIB = 1024 * 1024
+STREAM_CHUNK = 64 * 1024
+"""How much a read hands on at a time: what one slow client pins per buffered chunk."""
 PARTIAL_SUFFIX = ".part"
+_RWF_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
+_NOT_NOW = frozenset({errno.EAGAIN, errno.EWOULDBLOCK})
 T = TypeVar("T")
 
 
@@ -116,7 +126,9 @@ def _fsync_folder(folder: Path) -> None:
 class LocalMediaStorage:
     """Blobs as files named by their key under ``root`` (created on first write)."""
 
-    def __init__(self, root: Path | str, *, write_buffer: int = MIB, read_chunk: int = MIB) -> None:
+    def __init__(
+        self, root: Path | str, *, write_buffer: int = MIB, read_chunk: int = 64 * 1024
+    ) -> None:
         self.root = Path(root)
         self._write_buffer = write_buffer
         self._read_chunk = read_chunk
@@ -171,7 +183,12 @@ class LocalMediaStorage:
                 if position > end:
                     return
                 size = min(self._read_chunk, end - position + 1)
-                chunk = await asyncio.to_thread(os.pread, fd, size, position)
+                cached = _read_cached(fd, size, position)
+                if cached is None:  # not in the page cache: wait for the disk in a thread
+                    chunk = await asyncio.to_thread(os.pread, fd, size, position)
+                else:  # read without suspending: let the loop run others (and see a disconnect)
+                    chunk = cached
+                    await asyncio.sleep(0)
         finally:
             os.close(fd)
 
@@ -206,3 +223,24 @@ def _open_and_read(path: Path, size: int, position: int) -> tuple[int, bytes]:
     except BaseException:
         os.close(fd)
         raise
+
+
+def _read_cached(fd: int, size: int, position: int) -> bytes | None:
+    """Up to ``size`` bytes at ``position`` if the page cache has them, else None.
+
+    ``preadv2(RWF_NOWAIT)`` returns what is cached without touching the disk; where
+    the flag or the call is missing (not Linux, an old kernel, a file system that
+    refuses it) the answer is None and the caller reads in a thread.
+    """
+    if _RWF_NOWAIT is None:
+        return None
+    buffer = bytearray(size)
+    try:
+        count = os.preadv(fd, [buffer], position, _RWF_NOWAIT)
+    except OSError as exc:
+        if exc.errno in _NOT_NOW or exc.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):
+            return None
+        raise
+    if count == 0 and size > 0:
+        return None  # nothing cached, or the end of the file: let pread tell which
+    return bytes(memoryview(buffer)[:count])

@@ -8,7 +8,8 @@ CompleteMultipartUpload), so a taken key is refused by the store itself and the
 stored blob is never replaced, even when two writers race. An upload that fails
 or is cancelled is aborted (shielded from a second cancellation), so no parts are
 left behind. Reads are one ranged GET each, passed on in bounded chunks as they
-arrive.
+arrive; a reader that stops taking chunks for a while gives its connection back
+and resumes with a new ranged GET, so slow clients never starve the pool.
 
 Every request has a connect and a read timeout; any failure of the store
 (network, timeout, 5xx, refusal) is :class:`~klantroef_core.errors.Unavailable`.
@@ -38,6 +39,7 @@ from klantroef_core.errors import AlreadyExists, BlobMissing, Unavailable
 from klantroef_core.ports import StoredBlob
 
 if TYPE_CHECKING:
+    from aiobotocore.response import StreamingBody
     from types_aiobotocore_s3 import S3Client
     from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
@@ -185,11 +187,12 @@ class S3MediaStorage:
         secret_access_key: str | None = None,
         prefix: str = "",
         part_size: int = 8 * MIB,
-        read_chunk: int = MIB,
+        read_chunk: int = 64 * 1024,
         connect_timeout: float = 3.0,
         read_timeout: float = 10.0,
         max_attempts: int = 2,
         max_connections: int = 32,
+        release_after: float = 2.0,
     ) -> None:
         if part_size < MIN_PART_SIZE:
             raise ValueError(f"part_size must be at least {MIN_PART_SIZE} bytes (S3's minimum)")
@@ -199,6 +202,7 @@ class S3MediaStorage:
         self.prefix = prefix
         self.part_size = part_size
         self._read_chunk = read_chunk
+        self._release_after = release_after
         self._endpoint = endpoint
         self._region = region
         self._access_key_id = access_key_id
@@ -319,10 +323,57 @@ class S3MediaStorage:
             raise _unavailable("store a blob", exc) from exc
 
     async def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """The bytes ``start`` to ``end``, as they arrive, in chunks of at most ``read_chunk``.
+
+        A consumer that keeps a chunk longer than ``release_after`` seconds (a slow
+        client whose socket is full) gives its connection back to the pool: the
+        response is closed, and the next chunk comes from a new ranged GET from where
+        it stopped. So slow readers never hold the pool's connections, which every
+        other request (uploads, other streams) needs.
+        """
         name = self._name(key)
         if start < 0 or end < start:
             raise ValueError(f"not a byte range: {start}-{end}")
         s3 = await self._s3()
+        opened = await self._open_range(s3, key, name, start, end)
+        if opened is None:
+            return
+        body: StreamingBody = opened
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            released = True
+            body.close()
+
+        loop = asyncio.get_running_loop()
+        position = start
+        try:
+            while position <= end:
+                if released:  # the consumer stalled: ask again from where it stopped
+                    reopened = await self._open_range(s3, key, name, position, end)
+                    if reopened is None:
+                        return
+                    body, released = reopened, False
+                try:
+                    chunk = await body.read(min(self._read_chunk, end - position + 1))
+                except _TRANSPORT_ERRORS as exc:
+                    raise _unavailable("read a blob", exc) from exc
+                if not chunk:
+                    return
+                position += len(chunk)
+                timer = loop.call_later(self._release_after, release)
+                try:
+                    yield chunk
+                finally:
+                    timer.cancel()
+        finally:
+            body.close()  # also when the consumer stops early (aclose)
+
+    async def _open_range(
+        self, s3: S3Client, key: str, name: str, start: int, end: int
+    ) -> StreamingBody | None:
+        """The streaming body of a ranged GET; None when the blob ends before ``start``."""
         try:
             answer = await s3.get_object(Bucket=self.bucket, Key=name, Range=f"bytes={start}-{end}")
         except ClientError as exc:
@@ -330,32 +381,21 @@ class S3MediaStorage:
             if code in _MISSING:
                 raise BlobMissing(key) from exc
             if code == "InvalidRange":  # the blob exists but ends before ``start``
-                return
+                return None
             raise _unavailable("read a blob", exc) from exc
         except _TRANSPORT_ERRORS as exc:
             raise _unavailable("read a blob", exc) from exc
         body = answer["Body"]
-        try:
-            content_range = answer.get("ContentRange", "")
-            if not content_range.startswith(f"bytes {start}-") and not (
-                start == 0 and not content_range
-            ):
-                raise Unavailable(
-                    f"the media store ignored a range request ({content_range!r})",
-                    code="storage_unavailable",
-                )
-            left = end - start + 1
-            while left > 0:
-                try:
-                    chunk = await body.read(min(self._read_chunk, left))
-                except _TRANSPORT_ERRORS as exc:
-                    raise _unavailable("read a blob", exc) from exc
-                if not chunk:
-                    return
-                left -= len(chunk)
-                yield chunk
-        finally:
-            body.close()  # also when the consumer stops early (aclose)
+        content_range = answer.get("ContentRange", "")
+        if not content_range.startswith(f"bytes {start}-") and not (
+            start == 0 and not content_range
+        ):
+            body.close()
+            raise Unavailable(
+                f"the media store ignored a range request ({content_range!r})",
+                code="storage_unavailable",
+            )
+        return body
 
     def local_path(self, key: str) -> Path | None:
         check_key(key)

@@ -83,7 +83,7 @@ class StreamUrlOperation(Operation):
             with_link = {"media_id": "$request.path.media_id", "token": "$response.body#/token"}
             issued.links = {
                 operation: Link(operation_id=operation, parameters=dict(with_link))
-                for operation in ("getStream", "headStream", "recordView")
+                for operation in ("getStream", "headStream", "playMedia", "recordView")
             }
 
 

@@ -30,6 +30,7 @@ from klantroef_http.dependencies import public_base_url
 from klantroef_http.hardening import TOKEN_HEADERS
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
 from klantroef_http.media.openapi import StreamOperation, StreamUrlOperation, UploadOperation
+from klantroef_http.media.play_page import play_page, player_script
 from klantroef_http.media.schemas import MediaOut, MediaPageOut, StreamUrlOut
 from klantroef_http.media.streaming import plan_stream, stream_response
 from klantroef_http.problems import problem_responses
@@ -127,9 +128,13 @@ class MediaController(Controller):
         media_id: FromPath[str],
     ) -> StreamUrlOut:
         issued = await issue_stream_link(media_id)
-        path = f"/media/{quote(media_id, safe='')}/stream?token={quote(issued.token, safe='')}"
+        base = f"{public_base_url(request)}/media/{quote(media_id, safe='')}"
+        query = f"?token={quote(issued.token, safe='')}"
         return StreamUrlOut(
-            url=public_base_url(request) + path, token=issued.token, expires_at=issued.expires_at
+            url=f"{base}/stream{query}",
+            token=issued.token,
+            expires_at=issued.expires_at,
+            play_url=f"{base}/play{query}",
         )
 
 
@@ -161,4 +166,9 @@ async def stream_media(
     return await stream_response(source, plan, request)
 
 
-media_routes: list[ControllerRouterHandler] = [MediaController, stream_media]
+media_routes: list[ControllerRouterHandler] = [
+    MediaController,
+    stream_media,
+    play_page,
+    player_script,
+]

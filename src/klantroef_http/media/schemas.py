@@ -46,8 +46,10 @@ class MediaPageOut(msgspec.Struct):
 
 
 class StreamUrlOut(msgspec.Struct):
-    """A signed, absolute stream link, its token alone, and the moment it stops working."""
+    """A signed, absolute stream link, its token alone, the moment it stops working, and
+    the page that plays it (``play_url``: HTML for a person, with the same token)."""
 
     url: str
     token: str
     expires_at: datetime
+    play_url: str

@@ -182,6 +182,7 @@ class UploadController(Controller):
         opt=PUBLIC,
         operation_id="uploadUrlOptions",
         operation_class=OptionsOperation,
+        responses=problem_responses(400),
         status_code=HTTP_204_NO_CONTENT,
         summary="The same tus capabilities, asked at an upload's URL",
     )
