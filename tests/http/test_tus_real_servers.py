@@ -274,6 +274,7 @@ async def test_a_curl_sequence_post_patch_head_patch(
 def problem(response: httpx.Response, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["tus-resumable"] == "1.0.0"
     assert response.json()["code"] == code
 
 

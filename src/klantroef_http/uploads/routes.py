@@ -3,15 +3,18 @@ termination, expiration), for admins. OPTIONS is public: it tells what the serve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, head, patch, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
+from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from litestar.types import ControllerRouterHandler
 
+from klantroef_core.errors import KlantroefError
 from klantroef_core.use_cases.resumable_upload import (
     METADATA_KEYS,
     AppendToUpload,
@@ -20,7 +23,7 @@ from klantroef_core.use_cases.resumable_upload import (
     UploadStatus,
 )
 from klantroef_http.dependencies import public_base_url
-from klantroef_http.problems import problem_responses
+from klantroef_http.problems import core_error_handler, http_error_handler, problem_responses
 from klantroef_http.security import BEARER, PUBLIC, admin_only, claims_of
 from klantroef_http.uploads.openapi import (
     CancelOperation,
@@ -42,11 +45,28 @@ from klantroef_http.uploads.tus import (
 )
 
 
+def _with_tus_version(
+    handler: Callable[[Request[Any, Any, Any], Exception], Response[bytes]],
+) -> Callable[[Request[Any, Any, Any], Exception], Response[bytes]]:
+    """The app's problem handler, plus ``Tus-Resumable``: tus answers carry it, errors too."""
+
+    def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+        response = handler(request, exc)
+        response.headers["Tus-Resumable"] = TUS_VERSION
+        return response
+
+    return handle
+
+
 class UploadController(Controller):
     """tus uploads: POST creates, HEAD tells the offset, PATCH appends, DELETE cancels."""
 
     path = "/uploads"
     tags = ["uploads"]  # noqa: RUF012 - Litestar reads these class attributes
+    exception_handlers = {  # noqa: RUF012
+        KlantroefError: _with_tus_version(core_error_handler),
+        HTTPException: _with_tus_version(http_error_handler),
+    }
 
     @post(
         "/",
