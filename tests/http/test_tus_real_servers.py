@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -398,3 +399,41 @@ async def test_serve_sweeps_expired_uploads_and_idle_files_at_start(backend: Bac
 
     with backend.serve():
         await backend.nothing_left()
+
+
+async def test_a_second_patch_while_one_is_writing_is_409_busy(tmp_path: Path, mp4: Path) -> None:
+    data = mp4.read_bytes()[:400_000]
+    backend = Backend(tmp_path / "server", "", {**SECRETS, "KLANTROEF_SIGNUP": "open"})
+    with backend.serve() as server:
+        auth = bearer(server)
+        with httpx.Client(base_url=server.base_url, headers=auth, timeout=30) as http:
+            url = create(http, len(data)).headers["location"]
+        sent_first_half = asyncio.Event()
+        go_on = asyncio.Event()
+
+        async def slow_body() -> AsyncIterator[bytes]:
+            yield data[:200_000]
+            sent_first_half.set()
+            await go_on.wait()
+            yield data[200_000:]
+
+        headers = {
+            **auth,
+            **TUS,
+            "Upload-Offset": "0",
+            "Content-Type": "application/offset+octet-stream",
+        }
+        async with httpx.AsyncClient(timeout=30) as client:
+            first = asyncio.create_task(client.patch(url, headers=headers, content=slow_body()))
+            await sent_first_half.wait()
+            for _ in range(50):  # until the server holds the upload for the first
+                await asyncio.sleep(0.1)
+                # Empty: harmless (204, nothing changes) while the first is not yet writing.
+                second = await client.patch(url, headers=headers, content=b"")
+                if second.status_code != 204:
+                    break
+            problem(second, 409, "upload_busy")
+            go_on.set()
+            done = await first
+        assert done.status_code == 204, done.text
+        assert "content-location" in done.headers
