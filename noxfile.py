@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["lint", "tests"]
@@ -10,13 +12,15 @@ nox.options.reuse_existing_virtualenvs = True
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, mypy --strict, and the import-linter contracts (the dependency rule)."""
+    """ruff, mypy --strict, import-linter (the dependency rule), hadolint, the compose schema."""
     session.install("-e", ".[dev]")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy")
     session.run("mypy", "--strict", "tests", "benchmarks")
     session.run("lint-imports")
+    session.run("hadolint", "Dockerfile")
+    session.run("check-jsonschema", "--builtin-schema", "vendor.compose-spec", "compose.yaml")
 
 
 @nox.session
@@ -35,6 +39,20 @@ def fuzz(session: nox.Session) -> None:
         "tests/http/test_openapi_fuzz.py",
         *session.posargs,
         env={"KLANTROEF_FUZZ_SECONDS": "300"},
+    )
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """Issue 11's soak: two real processes under mixed traffic for 10 minutes (CI runs 60 s),
+    then the audit; ``KLANTROEF_SOAK_SECONDS`` overrides the length. Needs MariaDB and Redis."""
+    session.install("-e", ".[dev]")
+    session.run(
+        "pytest",
+        "tests/http/test_soak.py",
+        "-s",
+        *session.posargs,
+        env={"KLANTROEF_SOAK_SECONDS": os.environ.get("KLANTROEF_SOAK_SECONDS", "600")},
     )
 
 

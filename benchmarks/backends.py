@@ -4,6 +4,7 @@ into its tables when HTTP would take too long (a million views)."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -12,9 +13,10 @@ from pathlib import Path
 import pymysql  # aiomysql's own driver: a dependency of the project already
 import redis
 
-MARIADB_DB = "klantroef_bench"
+# Overridable, so runs side by side (or beside other users of the servers) keep apart.
+MARIADB_DB = os.environ.get("BENCH_MARIADB_DB", "klantroef_bench")
 MARIADB_URL = f"mysql+aiomysql://root@127.0.0.1:3306/{MARIADB_DB}"
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 NAMES = ("sqlite", "mariadb-redis", "sqlite-s3")
 BOTH = ("sqlite", "mariadb-redis")  # what "--backend both" runs
 

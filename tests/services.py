@@ -41,3 +41,19 @@ def require(name: str, url: str) -> None:
     if services_required():
         pytest.fail(message + " and KLANTROEF_REQUIRE_SERVICES=1", pytrace=False)
     pytest.skip(message)
+
+
+def require_tool(name: str, package: str) -> str:
+    """The path of the ``name`` program (beside this Python, or on PATH); skip or fail without it."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if found is not None:
+        return found
+    message = f"`{name}` is missing (install {package}: it is in the dev extra)"
+    if services_required():
+        pytest.fail(message + " and KLANTROEF_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(message)

@@ -10,6 +10,7 @@ from litestar import Litestar
 
 from klantroef_app.container import Container, bootstrap, close
 from klantroef_app.settings import Settings
+from klantroef_app.shutdown import GracefulShutdown
 from klantroef_http import HttpConfig, UseCaseFactories, create_app
 
 
@@ -56,3 +57,9 @@ def build_app(container: Container | None = None) -> Litestar:
         media_sources=redirect_origins(settings),
     )
     return create_app(use_cases(container), config, on_shutdown=[partial(close, container)])
+
+
+def build_served_app() -> GracefulShutdown:
+    """What ``klantroef serve`` runs in each worker: the app, with a grace period on SIGTERM."""
+    container = bootstrap()
+    return GracefulShutdown(build_app(container), container.settings().shutdown_grace)

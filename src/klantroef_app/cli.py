@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
+from types import FrameType
 
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
@@ -25,7 +27,9 @@ from klantroef_app.secrets_file import load_secrets
 from klantroef_app.settings import Settings, SettingsError
 from klantroef_core.errors import Unavailable
 
-APP_FACTORY = "klantroef_app.asgi:build_app"
+APP_FACTORY = "klantroef_app.asgi:build_served_app"
+KILL_MARGIN = 10
+"""Seconds past the grace period after which a worker that still has not stopped is killed."""
 GRANIAN_BUFFER = 128 * 1024
 """granian's per-connection buffer (HTTP/1 read and write, HTTP/2 send): also the longest
 request head it reads (a larger one is answered 431)."""
@@ -47,6 +51,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="apply the database migrations and exit")
     admin_cli.register(commands)  # create-admin, rotate-keys
     client_cli.register(commands)  # login, logout, media ...
+
+    health = commands.add_parser(
+        "health", help="exit 0 if the server on this host answers /health/ready (a HEALTHCHECK)"
+    )
+    health.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{os.environ.get('KLANTROEF_PORT', '8000')}/health/ready",
+    )
+    health.set_defaults(run=lambda args: _health(args.url))
 
     args = parser.parse_args(argv)
     if hasattr(args, "run"):  # the commands registered above run themselves
@@ -170,6 +183,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.server == "uvicorn":
         import uvicorn
 
+        # uvicorn re-raises the stop signal once it has shut down, which would kill the
+        # process before the last log records are written: a requested stop exits cleanly.
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, _stopped)
+
         uvicorn.run(
             APP_FACTORY,
             factory=True,
@@ -178,11 +196,12 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level="info",
             access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_grace + KILL_MARGIN,
             server_header=False,  # the app names itself, without a version
         )
         return 0
     from granian import Granian
-    from granian.constants import Interfaces
+    from granian.constants import Interfaces, TaskImpl
     from granian.http import HTTP1Settings, HTTP2Settings
 
     Granian(
@@ -192,12 +211,38 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=args.workers,
         factory=True,
+        task_impl=TaskImpl.asyncio,  # real asyncio tasks: the grace period cancels them
+        workers_kill_timeout=settings.shutdown_grace + KILL_MARGIN,
         # What a connection may hold in the server's own buffer: with granian's default
         # (400 KiB) a hundred slow readers pinned ~45 MB more (ARCHITECTURE.md, backpressure).
         http1_settings=HTTP1Settings(max_buffer_size=GRANIAN_BUFFER),
         http2_settings=HTTP2Settings(max_send_buffer_size=GRANIAN_BUFFER),
     ).serve()
     return 0
+
+
+def _stopped(number: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def _health(url: str, timeout: float = 4.0) -> int:
+    """0 when ``url`` answers 200, else 1; what it said goes to standard output."""
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://", "https://")):
+        print(f"klantroef: not an http(s) URL: {url}", file=sys.stderr)
+        return 2
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as reply:  # noqa: S310 - checked above
+            print(reply.read(4096).decode(errors="replace"))
+            return 0 if reply.status == 200 else 1
+    except urllib.error.HTTPError as exc:  # 503: a backing service does not answer
+        print(exc.read(4096).decode(errors="replace"))
+        return 1
+    except OSError as exc:
+        print(f"klantroef: {url} does not answer: {exc}", file=sys.stderr)
+        return 1
 
 
 def _safe_url(url: str) -> str:

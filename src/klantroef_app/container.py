@@ -10,6 +10,7 @@ production and in tests alike: a test passes its fakes as overrides.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from datetime import timedelta
 from operator import attrgetter
@@ -110,7 +111,9 @@ def make_signer(settings: Settings, secrets: Secrets) -> JwtSigner:
 
 
 def make_redis(settings: Settings) -> Redis | None:
-    return create_redis(settings.redis_url) if settings.redis_url else None
+    if not settings.redis_url:
+        return None
+    return create_redis(settings.redis_url, timeout=settings.redis_timeout)
 
 
 def make_s3_storage(settings: Settings) -> S3MediaStorage:
@@ -128,6 +131,8 @@ def make_s3_storage(settings: Settings) -> S3MediaStorage:
         access_key_id=s3.access_key_id,
         secret_access_key=s3.secret_access_key,
         prefix=s3.prefix,
+        connect_timeout=min(3.0, settings.s3_timeout),
+        read_timeout=settings.s3_timeout,
     )
 
 
@@ -186,7 +191,10 @@ class Container(containers.DeclarativeContainer):
 
     # --- connections (lazy: nothing connects until first used) ---
     engine: providers.Provider[SqlEngine] = providers.Singleton(
-        create_engine, settings.provided.database_url, pool_size=settings.provided.db_pool_size
+        create_engine,
+        settings.provided.database_url,
+        pool_size=settings.provided.db_pool_size,
+        timeout=settings.provided.db_timeout,
     )
     redis: providers.Provider[Redis | None] = providers.Singleton(make_redis, settings)
 
@@ -271,7 +279,10 @@ class Container(containers.DeclarativeContainer):
     analytics_cache = providers.Selector(
         _shared_state,
         redis=providers.Singleton(
-            RedisAnalyticsCache, redis, ttl=settings.provided.analytics_cache_ttl
+            RedisAnalyticsCache,
+            redis,
+            ttl=settings.provided.analytics_cache_ttl,
+            totals=view_log,  # a hit is served only if the log's total still matches
         ),
         sql=providers.Singleton(NoAnalyticsCache),
         embedded=_local_analytics_cache,
@@ -423,3 +434,4 @@ async def close(container: Container) -> None:
         await client.aclose()
     if not container.settings().in_memory:
         await container.engine().dispose()
+    logging.getLogger("klantroef").info("closed the database, Redis and S3 connections")

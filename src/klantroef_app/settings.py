@@ -34,6 +34,19 @@ def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> i
     return value
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number of seconds, not {raw!r}") from exc
+    if not 0 < value <= 3600:
+        raise SettingsError(f"{name} must be more than 0 and at most 3600 seconds")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
     value = env.get(name, default).strip().lower() or default
     if value not in choices:
@@ -185,6 +198,10 @@ class Settings:
     argon2_parallelism: int = 4
     db_pool_size: int = 10
     s3: S3Settings | None = None
+    db_timeout: float = 5.0
+    redis_timeout: float = 2.0
+    s3_timeout: float = 10.0
+    shutdown_grace: int = 8
     cors_origins: tuple[str, ...] = ()
     upload_expiry: int = 24 * 3600
 
@@ -238,6 +255,10 @@ class Settings:
             argon2_parallelism=_int(env, "KLANTROEF_ARGON2_PARALLELISM", 4, minimum=1),
             db_pool_size=_int(env, "KLANTROEF_DB_POOL_SIZE", 10, minimum=1),
             s3=_s3(env),
+            db_timeout=_seconds(env, "KLANTROEF_DB_TIMEOUT", 5.0),
+            redis_timeout=_seconds(env, "KLANTROEF_REDIS_TIMEOUT", 2.0),
+            s3_timeout=_seconds(env, "KLANTROEF_S3_TIMEOUT", 10.0),
+            shutdown_grace=_int(env, "KLANTROEF_SHUTDOWN_GRACE", 8),
             cors_origins=_origins(env),
             upload_expiry=_int(env, "KLANTROEF_UPLOAD_EXPIRY", 24 * 3600, minimum=60),
         )

@@ -12,10 +12,13 @@
   credential); the admin API answers only the origins configured
   (``KLANTROEF_CORS_ORIGINS``), and none by default. Preflights are Litestar's
   own ``OPTIONS`` answers (204 with ``Allow``), given the CORS headers here.
+- An upload refused before its body is read (415, 413, 400) still reaches a
+  client that sends the whole body before reading: :class:`LingeringClose`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -23,12 +26,14 @@ from typing import Any
 
 from litestar import Litestar, Request
 from litestar.routes import HTTPRoute
-from litestar.types import Message, Scope
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from klantroef_core.errors import BadRequest
 
 NOSNIFF = (b"x-content-type-options", b"nosniff")
 SERVER = (b"server", b"klantroef")
+LINGER_BYTES = 64 * 1024 * 1024
+LINGER_SECONDS = 10.0
 TOKEN_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 """The headers of a response whose body or URL carries a token."""
 NOTHING_TO_LOAD = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -198,3 +203,64 @@ def _cors(
         (b"access-control-allow-headers", ADMIN_REQUEST_HEADERS),
         (b"access-control-max-age", PREFLIGHT_MAX_AGE),
     ]
+
+
+class LingeringClose:
+    """ASGI middleware: once the answer is out, read and drop what is left of the body.
+
+    An upload is refused as soon as its first bytes say so (not media, too large),
+    without waiting for the rest. A client that sends its whole body before reading
+    (most do) is still sending then; closing the connection with its bytes unread
+    makes the kernel reset it, and the client sees a broken connection instead of
+    the 4xx. granian also kept such connections alive without saying
+    ``Connection: close``, then dropped them, so the client's next request on it
+    failed. Reading the rest, at most ``LINGER_BYTES`` for ``LINGER_SECONDS`` (and
+    not at all when the declared length is beyond that), lets the answer arrive and
+    the connection be reused: nginx's lingering close, for the routes that take
+    large bodies.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body_read = answered = False
+
+        async def reading() -> ReceiveMessage:
+            nonlocal body_read
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                body_read = True
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal answered
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = True
+
+        await self.app(scope, reading, sending)
+        if answered and not body_read and _declared_length(scope) <= LINGER_BYTES:
+            await _drain(receive)
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else LINGER_BYTES + 1
+    return 0  # chunked: as much as arrives within the bounds
+
+
+async def _drain(receive: Receive) -> None:
+    dropped = 0
+    try:
+        async with asyncio.timeout(LINGER_SECONDS):
+            while dropped <= LINGER_BYTES:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                dropped += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
+    except TimeoutError:
+        return

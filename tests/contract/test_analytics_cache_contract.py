@@ -9,17 +9,28 @@ import pytest
 from redis.asyncio import Redis
 
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
+from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
+from klantroef_adapters.memory.view_log import InMemoryViewLog
 from klantroef_adapters.redis.analytics_cache import RedisAnalyticsCache
 from klantroef_adapters.redis.client import create_redis
+from klantroef_adapters.sql.engine import SqlEngine
+from klantroef_adapters.sql.media_repository import SqlMediaRepository
+from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.testing import AnalyticsCacheContract
 from klantroef_adapters.testing.analytics_cache import (
     ALL_DAYS,
     JUNE,
+    CountingViewLog,
     LetTtlPass,
+    LoggedViews,
     a_report,
     cache_now,
     cached,
 )
+from klantroef_core.ports import MediaRepository
+from tests.sql_engines import mariadb_engine
+
+Views = tuple[MediaRepository, CountingViewLog]
 
 MEMORY_TTL = 600.0
 REDIS_TTL = 1.0  # real seconds: the expiry test sleeps past it
@@ -54,9 +65,20 @@ async def redis_client(redis_url: str) -> AsyncIterator[Redis]:
 
 @pytest.mark.redis
 class TestRedisAnalyticsCache(AnalyticsCacheContract):
+    """Checked against a view log in this process's memory."""
+
     @pytest.fixture
-    async def adapter(self, redis_client: Redis) -> RedisAnalyticsCache:
-        return RedisAnalyticsCache(redis_client, prefix="test:", ttl=REDIS_TTL)
+    def views(self) -> Views:
+        media = InMemoryMediaRepository()
+        return media, InMemoryViewLog(media)
+
+    @pytest.fixture
+    def log(self, views: Views) -> LoggedViews:
+        return LoggedViews(*views)
+
+    @pytest.fixture
+    async def adapter(self, redis_client: Redis, views: Views) -> RedisAnalyticsCache:
+        return RedisAnalyticsCache(redis_client, prefix="test:", ttl=REDIS_TTL, totals=views[1])
 
     @pytest.fixture
     def let_ttl_pass(self) -> LetTtlPass:
@@ -72,6 +94,21 @@ class TestRedisAnalyticsCache(AnalyticsCacheContract):
             yield RedisAnalyticsCache(client)
         finally:
             await client.aclose()
+
+
+@pytest.mark.redis
+@pytest.mark.mariadb
+class TestRedisAnalyticsCacheOnMariadb(TestRedisAnalyticsCache):
+    """As deployed: checked against the SQL view log's totals on MariaDB."""
+
+    @pytest.fixture
+    async def engine(self) -> AsyncIterator[SqlEngine]:
+        async with mariadb_engine() as engine:
+            yield engine
+
+    @pytest.fixture
+    def views(self, engine: SqlEngine) -> Views:
+        return SqlMediaRepository(engine), SqlViewLog(engine)
 
 
 # --- what only one implementation has -------------------------------------------------------

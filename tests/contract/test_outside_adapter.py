@@ -249,9 +249,14 @@ def test_a_faithful_adapter_passes_every_contract_test(
     results = outcomes[faithful]
     assert len(results) >= 10
     assert failed(results) == set()
-    assert {name for name, outcome in results.items() if outcome == "skipped"} == {
-        "test_an_unreachable_store_raises_unavailable"
-    }
+    # A store in the process cannot be unreachable, nor (a cache) lose an invalidation.
+    in_process = {"test_an_unreachable_store_raises_unavailable"}
+    if faithful == "TestFaithfulCache":
+        in_process |= {
+            "test_a_view_whose_invalidation_was_lost_kills_the_report",
+            "test_a_report_of_an_item_gone_from_the_log_is_not_served",
+        }
+    assert {name for name, outcome in results.items() if outcome == "skipped"} == in_process
 
 
 FAITHFUL = {

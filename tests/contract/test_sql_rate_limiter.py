@@ -101,7 +101,7 @@ async def _schema(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_the_sweep_deletes_only_keys_with_no_attempt_left_in_its_window(
+async def test_the_sweep_deletes_only_keys_with_no_attempt_in_two_periods(
     kind: str, tmp_path: Path
 ) -> None:
     async with two_engines(kind, tmp_path) as (engine, _):
@@ -110,8 +110,9 @@ async def test_the_sweep_deletes_only_keys_with_no_attempt_left_in_its_window(
             await limiter.hit(f"old:{n}", THIRTY_A_MINUTE, T0)
         await limiter.hit("young", THIRTY_A_MINUTE, T0 + 30)
 
-        assert await limiter.sweep(T0 + 59) == 0
-        assert await limiter.sweep(T0 + 60) == 5
+        # Two periods: an attempt landing up to a period late may still count them.
+        assert await limiter.sweep(T0 + 119) == 0
+        assert await limiter.sweep(T0 + 120) == 5
 
         assert await row_count(engine) == 1
         assert await stored_times(engine, "young") == [T0 + 30]
@@ -125,23 +126,27 @@ async def test_every_so_many_hits_sweep_on_their_own(kind: str, tmp_path: Path) 
             await limiter.hit(f"client:{n}", THIRTY_A_MINUTE, T0)
         assert await row_count(engine) == 9
 
-        await limiter.hit("late", THIRTY_A_MINUTE, T0 + 61)  # the tenth hit sweeps
+        await limiter.hit("late", THIRTY_A_MINUTE, T0 + 121)  # the tenth hit sweeps
 
         assert await row_count(engine) == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_a_row_holds_the_hashed_key_and_only_the_accepted_times_in_the_window(
+async def test_a_row_holds_the_hashed_key_and_only_the_accepted_times_of_two_periods(
     kind: str, tmp_path: Path
 ) -> None:
     async with two_engines(kind, tmp_path) as (engine, _):
         limiter = SqlRateLimiter(engine)
         two_in_ten = Rate(limit=2, period=10.0)
-        for t in (T0, T0 + 1, T0 + 2, T0 + 10.5):
+        for t in (T0, T0 + 1, T0 + 2, T0 + 10.5, T0 + 20.2):
             await limiter.hit("login:email:ann@example.com", two_in_ten, t)
 
         async with engine.connect() as conn:
             (stored_key,) = (await conn.execute(select(rate_limits.c.key_hash))).scalars()
         assert stored_key == key_hash("login:email:ann@example.com") != "ann@example.com"
-        # T0 + 2 was refused (not stored); T0 left the window when T0 + 10.5 came.
-        assert await stored_times(engine, "login:email:ann@example.com") == [T0 + 1, T0 + 10.5]
+        # T0 + 2 was refused (not stored); T0 went when T0 + 20.2 came, two periods on.
+        assert await stored_times(engine, "login:email:ann@example.com") == [
+            T0 + 1,
+            T0 + 10.5,
+            T0 + 20.2,
+        ]

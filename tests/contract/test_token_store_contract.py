@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import timedelta
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -143,6 +143,52 @@ async def test_a_logout_outlives_redis_coming_back_empty(redis_url: str, tmp_pat
             assert await client.exists("klantroef:revoked:jti-out") == 1
             clock.advance(600)
             assert not await again.is_revoked("jti-out")
+    finally:
+        await client.aclose()
+
+
+class LosingDataWhileRead:
+    """The database behind a durable store; while a restore reads it, another process
+    logs a token out, and then Redis loses its data again (a restart loop, a failover)."""
+
+    def __init__(self, inner: SqlTokenStore) -> None:
+        self.inner = inner
+        self.meanwhile: list[Callable[[], Awaitable[None]]] = []
+
+    async def revoke(self, token_id: str, expires_at: datetime) -> None:
+        await self.inner.revoke(token_id, expires_at)
+
+    async def active(self) -> list[tuple[str, datetime]]:
+        snapshot = await self.inner.active()
+        for happen in self.meanwhile:
+            await happen()
+        self.meanwhile.clear()
+        return snapshot
+
+
+async def test_a_logout_outlives_redis_losing_its_data_during_a_restore(
+    redis_url: str, tmp_path: Path
+) -> None:
+    # Found by the soak: a logged-out token was accepted once right after its
+    # logout, when Redis lost its data while another request was restoring it.
+    clock = ManualClock()
+    client = create_redis(redis_url)
+    out_at = clock.now() + timedelta(minutes=10)
+    try:
+        async with sqlite_engine(tmp_path) as engine:
+            other = DurableRedisTokenStore(client, clock, SqlTokenStore(engine, clock))
+            source = LosingDataWhileRead(SqlTokenStore(engine, clock))
+            store = DurableRedisTokenStore(client, clock, source)
+
+            async def logout_elsewhere_then_lose_data() -> None:
+                await other.revoke("jti-out", out_at)  # committed after the snapshot
+                await client.flushdb()
+
+            source.meanwhile.append(logout_elsewhere_then_lose_data)
+            assert not await store.is_revoked("jti-never")  # Redis empty: a restore runs
+
+            assert await store.is_revoked("jti-out")
+            assert await other.is_revoked("jti-out")
     finally:
         await client.aclose()
 

@@ -5,23 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.view_log import InMemoryViewLog
-from klantroef_adapters.sql.engine import SqlEngine
+from klantroef_adapters.sql.engine import BoundedEngine, SqlEngine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from klantroef_adapters.sql.tables import view_days, view_totals
 from klantroef_adapters.sql.tables import views as view_rows
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.testing import ViewLogContract
+from klantroef_adapters.testing.analytics_cache import CountingViewLog
 from klantroef_adapters.testing.samples import a_media, a_view
 from klantroef_adapters.testing.view_log import DAY_OF, MIDNIGHT, counts
 from klantroef_core.domain.views import DayRange
+from klantroef_core.ports import MediaRepository
 from tests.sql_engines import mariadb_engine, sqlite_engine, unreachable_engine
 
 NAIVE_MIDNIGHT = MIDNIGHT.replace(tzinfo=None)  # as stored
@@ -87,9 +89,8 @@ async def test_a_view_that_loses_a_deadlock_is_retried_and_counted_once(
         item = a_media()
         await media.add(item)
         await views.record(a_view(item.id, viewed_at=MIDNIGHT))
-        assert isinstance(engine, AsyncEngine)  # MariaDB: the real async engine
-        async with engine.connect() as rival:
-            await rival.begin()
+        assert isinstance(engine, BoundedEngine)  # MariaDB: the async engine, bounded
+        async with engine.begin() as rival:
             # Weigh the rival down, so InnoDB picks the view as the deadlock victim.
             await rival.execute(
                 insert(view_rows),
@@ -110,3 +111,36 @@ async def test_a_view_that_loses_a_deadlock_is_retried_and_counted_once(
 
         assert counts(await views.report(item.id, DayRange())) == (2, 1, ((DAY_OF, 2),))
         assert any("lost a lock race" in message for message in caplog.messages)
+
+
+# --- the total a shared analytics cache checks its hits against ----------------------------
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "mariadb"])
+async def test_the_total_of_views_moves_with_every_view_and_knows_unknown_items(
+    kind: str, tmp_path: Path
+) -> None:
+    media: MediaRepository
+    views: CountingViewLog
+    async with AsyncExitStack() as stack:
+        if kind == "memory":
+            memory = InMemoryMediaRepository()
+            media, views = memory, InMemoryViewLog(memory)
+        else:
+            engine = await stack.enter_async_context(
+                sqlite_engine(tmp_path) if kind == "sqlite" else mariadb_engine()
+            )
+            media, views = SqlMediaRepository(engine), SqlViewLog(engine)
+        item = a_media()
+        await media.add(item)
+
+        assert await views.total_views(item.id) == 0
+        for n in range(3):
+            await views.record(a_view(item.id, client=f"203.0.113.{n % 2}"))
+            assert await views.total_views(item.id) == n + 1
+        assert (await views.report(item.id, DayRange())).total_views == 3
+        assert await views.total_views(item.id.upper()) is None  # ids are exact
+        assert await views.total_views("no-such-item") is None
+        assert await views.total_views("x" * 400) is None
+        await media.delete(item.id)
+        assert await views.total_views(item.id) is None

@@ -177,6 +177,46 @@ def test_a_file_that_is_not_media_is_refused_before_the_body_is_sent(running: Ru
     assert running.items() == []
 
 
+def read_response(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """One whole response (it must have a Content-Length): status, headers, body."""
+    sock.settimeout(10)
+    reply = b""
+    while b"\r\n\r\n" not in reply:
+        chunk = sock.recv(65536)
+        assert chunk, f"the connection closed before a response: {reply!r}"
+        reply += chunk
+    head, body = reply.split(b"\r\n\r\n", 1)
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value.strip() for name, value in (x.split(":", 1) for x in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = sock.recv(65536)
+        assert chunk, "the connection closed mid-response"
+        body += chunk
+    return int(status_line.split(" ", 2)[1]), headers, body
+
+
+def test_a_refusal_reaches_a_client_that_sends_its_whole_body_first(running: Running) -> None:
+    # Found by the soak: a client that sends the whole body before reading (httpx,
+    # curl, browsers) got a reset connection instead of the 415 under load, or a
+    # keep-alive connection the server then dropped under its next request.
+    body, content_type = multipart_body([], b"%PDF-1.7\n" + bytes(2 * 1024 * 1024))
+    head = raw_request_head(running, content_type, f"Content-Length: {len(body)}\r\n")
+    sock = socket.create_connection(running.address())
+    try:
+        for _ in range(5):
+            sock.sendall(head + body)
+            status, headers, reply = read_response(sock)
+            assert status == 415, reply
+            if headers.get("connection", "").lower() == "close":  # said so: a new connection
+                sock.close()
+                sock = socket.create_connection(running.address())
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        assert read_response(sock)[0] == 200  # the connection kept alive is still good
+    finally:
+        sock.close()
+    assert wait_until(lambda: running.leftovers() == [])
+
+
 def test_an_oversized_chunked_upload_is_refused_once_it_passes_the_limit(running: Running) -> None:
     # Three times the 32 MiB limit: far more than loopback's socket buffers can hold, so
     # the client cannot have sent it all before the server's refusal arrives.

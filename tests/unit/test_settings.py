@@ -61,6 +61,10 @@ def test_cors_origins_are_a_comma_list_of_origins() -> None:
         ("KLANTROEF_SIGNUP", "maybe"),
         ("KLANTROEF_IP_STORAGE", "md5"),
         ("KLANTROEF_ARGON2_MEMORY_COST", "8"),  # 8 KiB with the default 4 lanes
+        ("KLANTROEF_DB_TIMEOUT", "soon"),
+        ("KLANTROEF_DB_TIMEOUT", "0"),
+        ("KLANTROEF_REDIS_TIMEOUT", "-1"),
+        ("KLANTROEF_S3_TIMEOUT", "inf"),
         ("KLANTROEF_CORS_ORIGINS", "*"),
         ("KLANTROEF_CORS_ORIGINS", "https://admin.example.com/console"),
         ("KLANTROEF_CORS_ORIGINS", "admin.example.com"),
@@ -69,6 +73,20 @@ def test_cors_origins_are_a_comma_list_of_origins() -> None:
 def test_unusable_values_are_refused_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+def test_timeouts_are_seconds_with_bounded_defaults() -> None:
+    defaults = Settings.from_env({})
+    assert (defaults.db_timeout, defaults.redis_timeout, defaults.s3_timeout) == (5.0, 2.0, 10.0)
+
+    tuned = Settings.from_env(
+        {
+            "KLANTROEF_DB_TIMEOUT": "1.5",
+            "KLANTROEF_REDIS_TIMEOUT": "0.5",
+            "KLANTROEF_S3_TIMEOUT": "30",
+        }
+    )
+    assert (tuned.db_timeout, tuned.redis_timeout, tuned.s3_timeout) == (1.5, 0.5, 30.0)
 
 
 S3_ENV = {

@@ -20,11 +20,12 @@ class _Log:
 class InMemoryRateLimiter:
     """A :class:`~klantroef_core.ports.rate_limiter.RateLimiter` for a single process.
 
-    Keeps, per key, the times of the accepted attempts that still lie in the window
-    ``(now - period, now]``; an attempt is accepted iff fewer than ``limit`` do.
-    ``hit`` never awaits, so it is atomic within one event loop. Keys whose every
-    attempt has left its window are swept every ``sweep_every`` hits, so memory
-    follows the number of active clients, not of all clients ever seen.
+    Keeps, per key, the times of the accepted attempts of the last two periods; an
+    attempt is accepted iff fewer than ``limit`` of them are later than
+    ``now - period`` (later than ``now`` included: an attempt may land after a later
+    one, see the port). ``hit`` never awaits, so it is atomic within one event loop.
+    Keys with no attempt in the last two periods are swept every ``sweep_every``
+    hits, so memory follows the number of active clients, not of all clients ever seen.
     """
 
     def __init__(self, *, sweep_every: int = 1024) -> None:
@@ -36,11 +37,13 @@ class InMemoryRateLimiter:
         self._maybe_sweep(now)
         log = self._logs.setdefault(key, _Log(rate.period))
         log.period = rate.period
-        del log.accepted[: bisect_right(log.accepted, now - rate.period)]
-        allowed = len(log.accepted) < rate.limit
+        # Only what no attempt landing up to a period late could still count is dropped.
+        del log.accepted[: bisect_right(log.accepted, now - 2 * rate.period)]
+        first = bisect_right(log.accepted, now - rate.period)
+        allowed = len(log.accepted) - first < rate.limit
         if allowed:
             insort(log.accepted, now)
-        count, oldest, newest = len(log.accepted), log.accepted[0], log.accepted[-1]
+        count, oldest, newest = len(log.accepted) - first, log.accepted[first], log.accepted[-1]
         return RateDecision(
             allowed=allowed,
             limit=rate.limit,
@@ -54,6 +57,6 @@ class InMemoryRateLimiter:
         if self._hits_since_sweep < self._sweep_every:
             return
         self._hits_since_sweep = 0
-        stale = [k for k, log in self._logs.items() if log.accepted[-1] <= now - log.period]
+        stale = [k for k, log in self._logs.items() if log.accepted[-1] <= now - 2 * log.period]
         for key in stale:
             del self._logs[key]

@@ -84,6 +84,13 @@ class InMemoryRecords:
         aggregates.days[view.viewed_at.astimezone(UTC).date()] += 1
         aggregates.clients.add(view.client)
 
+    def total_views(self, media_id: str) -> int | None:
+        """How many views of ``media_id`` are counted; None if the item is not here."""
+        if media_id not in self._media:
+            return None
+        aggregates = self._views.get(media_id)
+        return 0 if aggregates is None else aggregates.total
+
     def report(self, media_id: str, days: DayRange) -> Analytics:
         """The totals of ``media_id`` (zeros if nothing is logged), per-day within ``days``."""
         aggregates = self._views.get(media_id)

@@ -27,3 +27,7 @@ class InMemoryViewLog:
 
     async def report(self, media_id: str, days: DayRange) -> Analytics:
         return self._records.report(media_id, days)
+
+    async def total_views(self, media_id: str) -> int | None:
+        """How many views of the item are logged, or None when there is no such item."""
+        return self._records.total_views(media_id)

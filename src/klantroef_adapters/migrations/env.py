@@ -28,7 +28,7 @@ async def _run_online() -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("no database URL configured for migrations")
-    engine = create_engine(url, pool_size=1)
+    engine = create_engine(url, pool_size=1, timeout=None)  # DDL may take its time
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_migrate)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import cast
+from typing import Protocol, cast
 
 import msgspec
 from redis.asyncio import Redis
@@ -60,6 +60,15 @@ return 1
 )
 
 
+class ViewTotals(Protocol):
+    """What a hit is checked against: the view log's count of views of an item
+    (``SqlViewLog`` and ``InMemoryViewLog`` have this shape)."""
+
+    async def total_views(self, media_id: str) -> int | None:
+        """Views of the item logged so far; None when there is no such item."""
+        ...
+
+
 class RedisAnalyticsCache:
     """An :class:`~klantroef_core.ports.analytics_cache.AnalyticsCache` in Redis.
 
@@ -70,6 +79,14 @@ class RedisAnalyticsCache:
     generation key lives ``generation_ttl`` seconds after its last use, which bounds
     how long a racing reader may sit on a generation it read while no key existed.
     A media's keys share a hash tag, so the scripts also run on Redis Cluster.
+
+    With ``totals`` (the view log, in production always), a stored report is served
+    only while its ``total_views`` equals the log's current total for the item, read
+    in the same lookup (one primary-key query). The total is bumped in each view's
+    own transaction, so a view whose ``invalidate`` never reached Redis (Redis
+    frozen, restarted, or cut off from that one writer) still kills every report
+    computed before it, on every process; and a deleted item is never served.
+    Without ``totals`` the cache trusts invalidations alone, which an outage can lose.
     """
 
     def __init__(
@@ -79,10 +96,12 @@ class RedisAnalyticsCache:
         prefix: str = "klantroef:",
         ttl: float = DEFAULT_TTL,
         generation_ttl: float = DEFAULT_GENERATION_TTL,
+        totals: ViewTotals | None = None,
     ) -> None:
         if ttl <= 0 or generation_ttl <= ttl:
             raise ValueError("the cache needs a positive ttl and a longer generation_ttl")
         self._client = client
+        self._totals = totals
         self._prefix = prefix
         self._ttl_ms = math.ceil(ttl * 1000)
         self._generation_ttl_ms = math.ceil(generation_ttl * 1000)
@@ -104,9 +123,14 @@ class RedisAnalyticsCache:
         if stored_at != current:
             return CacheLookup(generation, None)
         try:
-            return CacheLookup(generation, self._decoder.decode(payload))
+            report = self._decoder.decode(payload)
         except msgspec.DecodeError:  # written by another version: recompute
             return CacheLookup(generation, None)
+        if self._totals is not None and report.total_views != await self._totals.total_views(
+            media_id
+        ):
+            return CacheLookup(generation, None)  # a view landed unannounced, or the item went
+        return CacheLookup(generation, report)
 
     async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
         keys = [self._generation_key(report.media_id), self._entry_key(report.media_id, days)]

@@ -8,27 +8,38 @@ from contextlib import contextmanager
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from klantroef_core.errors import Unavailable
 
 SOCKET_TIMEOUT = 2.0
+"""Seconds to connect, and to wait for each answer (``KLANTROEF_REDIS_TIMEOUT``)."""
 HEALTH_CHECK_INTERVAL = 15
 
 
-def create_redis(url: str) -> Redis:
-    """A client for ``url`` that gives up quickly: a request waits seconds, not minutes,
-    before the caller learns that Redis is gone and fails open or closed.
+def create_redis(url: str, *, timeout: float = SOCKET_TIMEOUT) -> Redis:
+    """A client for ``url`` that gives up quickly: a command waits at most ``timeout``
+    seconds for a connection and as long for its answer, so the caller soon learns
+    that Redis is gone and fails open or closed.
 
-    Connects lazily (nothing happens until the first command); raw bytes in and out.
+    A broken connection (Redis restarted, the socket reset) is retried once on a
+    fresh one, after at most 0.2 s; a timeout is not retried: a server that did
+    not answer in time will not answer the retry either, and the wait would
+    double. Connects lazily (nothing happens until the first command); raw bytes
+    in and out.
     """
     return Redis.from_url(
         url,
         decode_responses=False,
-        socket_timeout=SOCKET_TIMEOUT,
-        socket_connect_timeout=SOCKET_TIMEOUT,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
         health_check_interval=HEALTH_CHECK_INTERVAL,
-        retry=Retry(ExponentialBackoff(cap=0.2, base=0.02), retries=1),
+        retry=Retry(
+            ExponentialBackoff(cap=0.2, base=0.02),
+            retries=1,
+            supported_errors=(RedisConnectionError,),
+        ),
     )
 
 

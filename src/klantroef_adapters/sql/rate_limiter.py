@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from bisect import insort
+from bisect import bisect_right, insort
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -42,13 +42,15 @@ class SqlRateLimiter:
     """A :class:`~klantroef_core.ports.rate_limiter.RateLimiter` on one row per key.
 
     A hit is one transaction: lock the key's row (``SELECT ... FOR UPDATE``),
-    drop the attempts that left the window ``(now - period, now]``, and, if fewer
-    than ``limit`` remain, write the log back with this attempt in it. Every
-    process judging the key waits for that lock, so hits on one key are
-    serialised across processes and no window ever holds more than ``limit``
-    accepted attempts; a refused attempt writes nothing. The log holds at most
-    ``limit`` times, so a hit reads and writes O(limit) bytes; on MySQL/MariaDB
-    in two statements and a commit (one statement for a refusal).
+    count the attempts later than ``now - period`` (later than ``now`` too: an
+    attempt may land after a later one, see the port), and, if fewer than
+    ``limit``, write the log back with this attempt in it, less the attempts
+    more than two periods old. Every process judging the key waits for that
+    lock, so hits on one key are serialised across processes and no window ever
+    holds more than ``limit`` accepted attempts; a refused attempt writes
+    nothing. The log holds about ``2 * limit`` times, so a hit reads and writes
+    O(limit) bytes; on MySQL/MariaDB in two statements and a commit (one
+    statement for a refusal).
 
     On MySQL/MariaDB a key's first hit finds no row and inserts it without
     overwriting: if another process inserted it meanwhile, the insert does
@@ -61,7 +63,7 @@ class SqlRateLimiter:
     lock timeouts rerun the transaction (``run_with_retries``).
 
     Time is the caller's ``now``, never the database's clock. Rows whose newest
-    attempt has left its window are deleted by a sweep every ``sweep_every``
+    attempt is two periods old are deleted by a sweep every ``sweep_every``
     hits of this instance (at most ``sweep_batch`` rows on MySQL/MariaDB), so the
     table follows the clients active within a period, not every client ever seen.
     """
@@ -115,14 +117,15 @@ class SqlRateLimiter:
                 await conn.execute(self._claim, params)
             for _ in range(_CREATE_RACES):
                 stored = (await conn.execute(self._lock, params)).scalar_one_or_none()
-                accepted = [t for t in _parse(stored) if t > now - rate.period]
-                allowed = len(accepted) < rate.limit
+                # Kept: what an attempt landing up to a period late could still count.
+                kept = [t for t in _parse(stored) if t > now - 2 * rate.period]
+                allowed = len(_in_window(kept, rate, now)) < rate.limit
                 if allowed:
-                    insort(accepted, now)
+                    insort(kept, now)
                     exists = stored is not None
-                    if not await self._store(conn, params, accepted, rate, exists=exists):
+                    if not await self._store(conn, params, kept, rate, exists=exists):
                         continue  # another process created the row first: lock it, judge again
-                return _decision(accepted, rate, now, allowed=allowed)
+                return _decision(_in_window(kept, rate, now), rate, now, allowed=allowed)
         # Only a row deleted (reset, swept) each time right after another process made it.
         raise Unavailable("the rate limit's row kept changing under this hit")
 
@@ -139,7 +142,7 @@ class SqlRateLimiter:
         values = {
             **params,
             "the_accepted": " ".join(map(repr, accepted)),
-            "the_expiry": accepted[-1] + rate.period,
+            "the_expiry": accepted[-1] + 2 * rate.period,
         }
         if exists:
             await conn.execute(self._write, values)
@@ -159,6 +162,11 @@ class SqlRateLimiter:
 
 def _parse(stored: str | None) -> list[float]:
     return [float(t) for t in stored.split()] if stored else []
+
+
+def _in_window(kept: list[float], rate: Rate, now: float) -> list[float]:
+    """The kept attempts later than ``now - period`` (later than ``now`` included)."""
+    return kept[bisect_right(kept, now - rate.period) :]
 
 
 def _decision(accepted: list[float], rate: Rate, now: float, *, allowed: bool) -> RateDecision:

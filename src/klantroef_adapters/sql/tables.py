@@ -69,9 +69,9 @@ revoked_tokens = Table(
 # The shared sliding logs of the SQL rate limiter (``sql/rate_limiter.py``): one row
 # per key, locked by each hit. ``key_hash`` is the SHA-256 of the key (so keys of
 # any length fit and no address or email is stored); ``accepted`` the times of the
-# accepted attempts still in the window, ascending, as Python float reprs separated
-# by spaces; ``expires_at`` (seconds since the epoch, the callers' clock) when the
-# newest leaves its window, after which the row is swept.
+# accepted attempts of the last two periods, ascending, as Python float reprs
+# separated by spaces; ``expires_at`` (seconds since the epoch, the callers' clock)
+# when the newest is two periods old, after which the row is swept.
 rate_limits = Table(
     "rate_limits",
     metadata,

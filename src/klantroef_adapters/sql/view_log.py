@@ -17,7 +17,7 @@ from sqlalchemy.sql.expression import Executable
 
 from klantroef_adapters.sql.engine import SqlEngine, database_errors, to_db_time
 from klantroef_adapters.sql.media_repository import is_storable_id
-from klantroef_adapters.sql.tables import view_clients, view_days, view_totals, views
+from klantroef_adapters.sql.tables import media, view_clients, view_days, view_totals, views
 from klantroef_core.domain.views import Analytics, DayRange, View
 from klantroef_core.errors import UnknownMedia
 
@@ -86,6 +86,11 @@ class SqlViewLog:
         self._add_client = _add_client(sqlite=sqlite)
         self._count_day = _count_day(sqlite=sqlite)
         self._count_total = _count_total(sqlite=sqlite)
+        self._total = (
+            select(media.c.id, view_totals.c.total_views)
+            .select_from(media.outerjoin(view_totals, view_totals.c.media_id == media.c.id))
+            .where(media.c.id == _MEDIA)
+        )
         self._reports = {
             (has_first, has_last): _report_query(has_first=has_first, has_last=has_last)
             for has_first in (False, True)
@@ -120,6 +125,21 @@ class SqlViewLog:
                 if row.day is not None and row.views is not None
             ),
         )
+
+    async def total_views(self, media_id: str) -> int | None:
+        """How many views of the item are logged, or None when there is no such item.
+
+        One primary-key read (the media row and its totals, outer-joined): what a
+        shared analytics cache checks each hit against. The total is bumped in
+        each view's own transaction, so it moves with every recorded view.
+        """
+        if not is_storable_id(media_id):
+            return None
+        async with database_errors(), self._engine.connect() as conn:
+            row = (await conn.execute(self._total, {"the_media": media_id})).first()
+        if row is None or row.id != media_id:  # MySQL compares ids case-insensitively
+            return None
+        return int(row.total_views or 0)
 
     async def _record_once(self, view: View) -> None:
         params: dict[str, Any] = {

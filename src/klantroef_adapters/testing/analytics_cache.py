@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Protocol
 
 import pytest
 
 from klantroef_adapters.testing._base import ContractBase
+from klantroef_adapters.testing.samples import a_media, a_view
 from klantroef_core.domain.views import Analytics, DayRange
 from klantroef_core.errors import Unavailable
-from klantroef_core.ports import AnalyticsCache
+from klantroef_core.ports import AnalyticsCache, MediaRepository, ViewLog
 
 ALL_DAYS = DayRange()
 JUNE = DayRange(date(2024, 6, 1), date(2024, 6, 30))
@@ -26,6 +28,42 @@ def a_report(media_id: str = "m1", total: int = 3) -> Analytics:
         unique_ips=2,
         views_per_day=((date(2024, 6, 1), total - 1), (date(2024, 6, 3), 1)),
     )
+
+
+class CountingViewLog(ViewLog, Protocol):
+    """A view log that also tells its total per item (what a shared cache checks)."""
+
+    async def total_views(self, media_id: str) -> int | None: ...
+
+
+class LoggedViews:
+    """The view log behind a cache under test, moved by hand: ``holds`` records views
+    until the log counts ``total`` of an item (adding the item first if needed), and
+    ``forgets`` deletes the item. Build it over the media repository and view log
+    your cache checks its hits against."""
+
+    def __init__(self, media: MediaRepository, views: CountingViewLog) -> None:
+        self._media = media
+        self._views = views
+
+    async def holds(self, media_id: str, total: int) -> None:
+        counted = await self._views.total_views(media_id)
+        if counted is None:
+            await self._media.add(a_media(media_id=media_id))
+            counted = 0
+        if counted > total:
+            raise ValueError(f"the log already counts {counted} views of {media_id}")
+        for n in range(total - counted):
+            await self._views.record(a_view(media_id, client=f"198.51.100.{n % 250}"))
+
+    async def forgets(self, media_id: str) -> None:
+        await self._media.delete(media_id)
+
+
+async def logged(log: LoggedViews | None, report: Analytics) -> None:
+    """Make the log agree with ``report`` (nothing to do for a cache that never checks)."""
+    if log is not None:
+        await log.holds(report.media_id, report.total_views)
 
 
 async def cached(cache: AnalyticsCache, media_id: str, days: DayRange) -> Analytics | None:
@@ -48,8 +86,17 @@ class AnalyticsCacheContract(ContractBase):
     - ``let_ttl_pass``: a fixture giving an async callable with no arguments that
       lets the adapter's entry TTL pass (advance the clock the cache was built
       with, or sleep past a short TTL);
-    - optionally ``unreachable_adapter`` (see :class:`ContractBase`).
+    - optionally ``unreachable_adapter`` (see :class:`ContractBase`);
+    - ``log``: for a cache that can be unreachable (shared by processes), a
+      :class:`LoggedViews` over the view log the cache checks its hits against;
+      the contract then also checks that a view whose invalidation was lost, and an
+      item gone from the log, are never served stale. Leave it out (None) only for
+      a cache that lives in the writer's process and so cannot lose an invalidation.
     """
+
+    @pytest.fixture
+    def log(self) -> LoggedViews | None:
+        return None
 
     # --- an empty cache misses ---
 
@@ -58,7 +105,10 @@ class AnalyticsCacheContract(ContractBase):
 
     # --- a stored report comes back equal (days as dates), an empty one too ---
 
-    async def test_a_stored_report_comes_back_equal(self, adapter: AnalyticsCache) -> None:
+    async def test_a_stored_report_comes_back_equal(
+        self, adapter: AnalyticsCache, log: LoggedViews | None
+    ) -> None:
+        await logged(log, a_report())
         await cache_now(adapter, a_report(), ALL_DAYS)
 
         found = await cached(adapter, "m1", ALL_DAYS)
@@ -67,8 +117,11 @@ class AnalyticsCacheContract(ContractBase):
         assert found is not None
         assert all(type(day) is date for day, _ in found.views_per_day)
 
-    async def test_a_report_with_no_views_round_trips(self, adapter: AnalyticsCache) -> None:
+    async def test_a_report_with_no_views_round_trips(
+        self, adapter: AnalyticsCache, log: LoggedViews | None
+    ) -> None:
         empty = Analytics(media_id="m1", total_views=0, unique_ips=0, views_per_day=())
+        await logged(log, empty)
         await cache_now(adapter, empty, ALL_DAYS)
 
         assert await cached(adapter, "m1", ALL_DAYS) == empty
@@ -76,16 +129,23 @@ class AnalyticsCacheContract(ContractBase):
     # --- reports are kept apart per media and per day range ---
 
     async def test_different_day_ranges_are_cached_separately(
-        self, adapter: AnalyticsCache
+        self, adapter: AnalyticsCache, log: LoggedViews | None
     ) -> None:
+        # A range narrows the days, never the totals.
+        june = Analytics("m1", total_views=9, unique_ips=2, views_per_day=((date(2024, 6, 3), 1),))
+        await logged(log, a_report(total=9))
         await cache_now(adapter, a_report(total=9), ALL_DAYS)
-        await cache_now(adapter, a_report(total=4), JUNE)
+        await cache_now(adapter, june, JUNE)
 
         assert await cached(adapter, "m1", ALL_DAYS) == a_report(total=9)
-        assert await cached(adapter, "m1", JUNE) == a_report(total=4)
+        assert await cached(adapter, "m1", JUNE) == june
         assert await cached(adapter, "m1", DayRange(first=date(2024, 6, 1))) is None
 
-    async def test_media_are_cached_separately(self, adapter: AnalyticsCache) -> None:
+    async def test_media_are_cached_separately(
+        self, adapter: AnalyticsCache, log: LoggedViews | None
+    ) -> None:
+        await logged(log, a_report("m1"))
+        await logged(log, a_report("m2"))
         await cache_now(adapter, a_report("m1"), ALL_DAYS)
 
         assert await cached(adapter, "m2", ALL_DAYS) is None
@@ -94,8 +154,10 @@ class AnalyticsCacheContract(ContractBase):
     # --- the generation on
 
     async def test_invalidating_kills_every_report_of_the_media(
-        self, adapter: AnalyticsCache
+        self, adapter: AnalyticsCache, log: LoggedViews | None
     ) -> None:
+        await logged(log, a_report("m1"))
+        await logged(log, a_report("m2"))
         await cache_now(adapter, a_report("m1"), ALL_DAYS)
         await cache_now(adapter, a_report("m1"), JUNE)
         await cache_now(adapter, a_report("m2"), ALL_DAYS)
@@ -126,8 +188,9 @@ class AnalyticsCacheContract(ContractBase):
         assert await cached(adapter, "m1", ALL_DAYS) is None
 
     async def test_a_stale_put_does_not_replace_a_fresh_report(
-        self, adapter: AnalyticsCache
+        self, adapter: AnalyticsCache, log: LoggedViews | None
     ) -> None:
+        await logged(log, a_report(total=5))
         stale_generation = (await adapter.lookup("m1", ALL_DAYS)).generation
         await adapter.invalidate("m1")
         await cache_now(adapter, a_report(total=5), ALL_DAYS)
@@ -139,9 +202,11 @@ class AnalyticsCacheContract(ContractBase):
     # --- after an invalidation a report can be cached again ---
 
     async def test_a_report_can_be_cached_again_after_an_invalidation(
-        self, adapter: AnalyticsCache
+        self, adapter: AnalyticsCache, log: LoggedViews | None
     ) -> None:
+        await logged(log, a_report(total=3))
         await cache_now(adapter, a_report(total=3), ALL_DAYS)
+        await logged(log, a_report(total=4))
         await adapter.invalidate("m1")
 
         await cache_now(adapter, a_report(total=4), ALL_DAYS)
@@ -151,8 +216,10 @@ class AnalyticsCacheContract(ContractBase):
     # --- lookup gives the current generation and the report stored at it ---
 
     async def test_a_lookup_gives_the_generation_and_the_report_stored_at_it(
-        self, adapter: AnalyticsCache
+        self, adapter: AnalyticsCache, log: LoggedViews | None
     ) -> None:
+        await logged(log, a_report())
+
         async def current_generation() -> int:
             # The generation is the media's: a lookup for any day range reads it.
             return (await adapter.lookup("m1", JUNE)).generation
@@ -173,11 +240,42 @@ class AnalyticsCacheContract(ContractBase):
         await adapter.put(a_report(total=3), ALL_DAYS, hit.generation)  # a racing, stale reader
         assert (await adapter.lookup("m1", ALL_DAYS)).report is None
 
+    # --- a cache that can be unreachable checks its hits against the log ---
+
+    async def test_a_view_whose_invalidation_was_lost_kills_the_report(
+        self, adapter: AnalyticsCache, log: LoggedViews | None
+    ) -> None:
+        if log is None:
+            pytest.skip("no log: this cache lives in the writer's process")
+        await logged(log, a_report(total=3))
+        await cache_now(adapter, a_report(total=3), ALL_DAYS)
+        await cache_now(adapter, a_report(total=3), JUNE)
+
+        await log.holds("m1", 4)  # a view lands; its invalidate never reaches the cache
+
+        assert await cached(adapter, "m1", ALL_DAYS) is None
+        assert await cached(adapter, "m1", JUNE) is None
+        await cache_now(adapter, a_report(total=4), ALL_DAYS)  # and the next report is kept
+        assert await cached(adapter, "m1", ALL_DAYS) == a_report(total=4)
+
+    async def test_a_report_of_an_item_gone_from_the_log_is_not_served(
+        self, adapter: AnalyticsCache, log: LoggedViews | None
+    ) -> None:
+        if log is None:
+            pytest.skip("no log: this cache lives in the writer's process")
+        await logged(log, a_report())
+        await cache_now(adapter, a_report(), ALL_DAYS)
+
+        await log.forgets("m1")  # deleted; the cache was never told
+
+        assert await cached(adapter, "m1", ALL_DAYS) is None
+
     # --- entries expire after the cache's TTL ---
 
     async def test_a_report_expires_after_the_ttl(
-        self, adapter: AnalyticsCache, let_ttl_pass: LetTtlPass
+        self, adapter: AnalyticsCache, let_ttl_pass: LetTtlPass, log: LoggedViews | None
     ) -> None:
+        await logged(log, a_report())
         await cache_now(adapter, a_report(), ALL_DAYS)
         assert await cached(adapter, "m1", ALL_DAYS) == a_report()
 

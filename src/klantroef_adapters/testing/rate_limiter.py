@@ -153,6 +153,42 @@ class RateLimiterContract(ContractBase):
         for end in accepted:
             assert sum(end - rate.period < s <= end for s in accepted) <= rate.limit
 
+    # --- attempts that land out of order (several processes) still never overfill ---
+
+    async def test_an_attempt_landing_after_a_later_one_still_counts_the_window_it_ends(
+        self, adapter: RateLimiter
+    ) -> None:
+        # Two processes read their clocks (10.0 and 10.0015 s after the first two
+        # attempts) and the later reading lands first. It may drop 0.001 from its own
+        # window, but the window ending at 10.0 still holds both attempts at 0.001.
+        rate = Rate(limit=2, period=10.0)
+        first, second = await hits(adapter, "k", rate, T0 + 0.001, T0 + 0.001)
+        assert [first.allowed, second.allowed] == [True, True]
+        assert (await adapter.hit("k", rate, T0 + 10.0015)).allowed
+        late = await adapter.hit("k", rate, T0 + 10.0)
+        assert not late.allowed
+        assert late.retry_after == pytest.approx(0.001, abs=1e-5)
+
+    async def test_attempts_landing_out_of_order_never_overfill_a_window(
+        self, adapter: RateLimiter
+    ) -> None:
+        rate = Rate(limit=3, period=10.0)
+        draw = random.Random(20261131)  # noqa: S311 (reproducible times, not a secret)
+        times, t = [], T0
+        for _ in range(200):  # clusters of attempts, each about a period after the last
+            t += draw.choice([0.001, 0.002, 0.003, 9.995])
+            times.append(t)
+        # Each lands up to 10 ms late: the order the store sees is not the clocks' order.
+        landing = sorted(times, key=lambda at: at + draw.uniform(0, 0.01))
+        assert landing != times
+
+        decisions = await hits(adapter, "k", rate, *landing)
+
+        accepted = sorted(at for at, d in zip(landing, decisions, strict=True) if d.allowed)
+        assert len(accepted) > rate.limit * 10  # the limit was reached many times
+        for end in accepted:
+            assert sum(end - rate.period < s <= end for s in accepted) <= rate.limit
+
     # --- when the store cannot be reached, hit raises Unavailable ---
 
     async def test_an_unreachable_store_raises_unavailable(

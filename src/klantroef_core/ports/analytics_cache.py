@@ -34,6 +34,13 @@ class AnalyticsCache(Protocol):
       replace a report stored at the current generation.
     - After an invalidation a report can be cached again at the new generation.
     - ``lookup`` gives the current generation and the report stored at it.
+    - A cache that can be unreachable never serves a report that misses a view
+      the log recorded before the lookup, even when that view's ``invalidate``
+      was lost (it raised :class:`~klantroef_core.errors.Unavailable`, or the
+      writer died before calling it), and never serves a report of an item the
+      log no longer has: such a cache checks each hit against the log (its total
+      of views, bumped in each view's own transaction). A cache in the writer's
+      own process cannot lose an invalidation and needs no check.
     - Entries expire after the cache's TTL.
     - When the store cannot be reached, every method raises
       :class:`~klantroef_core.errors.Unavailable` (the use case treats that as a

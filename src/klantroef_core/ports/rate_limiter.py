@@ -47,6 +47,11 @@ class RateLimiter(Protocol):
     - Atomic per key: of many concurrent attempts, exactly ``rate.limit`` are allowed.
     - Over any sequence of attempts, no window overfills and an attempt is refused
       only when its window is full.
+    - Attempts may land out of order: processes read their clocks before their
+      hits reach the store, so one at ``10.0`` may land after one at ``10.0015``.
+      No window overfills even then (up to a period late): a late attempt counts
+      every accepted one later than ``now - period``, those after ``now`` too,
+      and nothing an attempt landing that late could still count is forgotten.
     - When the store cannot be reached, ``hit`` raises
       :class:`~klantroef_core.errors.Unavailable`.
     """

