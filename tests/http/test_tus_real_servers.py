@@ -334,6 +334,32 @@ async def test_bad_input_gets_a_clear_4xx_and_leaves_nothing(backend: Backend, m
             )
             await backend.nothing_left()
 
+            # Creation with upload: the bytes in the POST; the wrong content type is 415.
+            with_bytes = {
+                **TUS,
+                "Upload-Length": str(len(head)),
+                "Upload-Metadata": "filename YS5tcDQ=",
+            }
+            wrong = http.post(
+                "/uploads",
+                headers={**with_bytes, "Content-Type": "application/octet-stream"},
+                content=head,
+            )
+            problem(wrong, 415, "bad_content_type")
+            await backend.nothing_left()
+            whole = http.post(
+                "/uploads",
+                headers={**with_bytes, "Content-Type": "application/offset+octet-stream"},
+                content=head,
+            )
+            assert whole.status_code == 201, whole.text
+            assert whole.headers["upload-offset"] == str(len(head))
+            created_item = http.get(whole.headers["content-location"])
+            assert created_item.json()["size_bytes"] == len(head)
+            assert http.delete(whole.headers["content-location"]).status_code == 204
+            assert http.delete(whole.headers["location"], headers=TUS).status_code == 204
+            await backend.nothing_left()
+
             # Refused on the way: the upload stays where it was.
             url = create(http, len(head)).headers["location"]
             assert send(http, url, 0, head[:40_000]).status_code == 204
