@@ -73,3 +73,10 @@ def bench(session: nox.Session) -> None:
     """The benchmark harness (``-- --quick`` for the short CI run)."""
     session.install("-e", ".[dev,bench]")
     session.run("python", "-m", "benchmarks.run", *session.posargs)
+
+
+@nox.session
+def bench_hls(session: nox.Session) -> None:
+    """HLS: packaging a 10-minute file, segment req/s against /stream (not in CI)."""
+    session.install("-e", ".[dev,bench]")
+    session.run("python", "-m", "benchmarks.hls", *session.posargs)

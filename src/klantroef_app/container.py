@@ -21,6 +21,7 @@ from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
 from klantroef_adapters.health import BackendReadiness
+from klantroef_adapters.media.hls import PyAvPackager
 from klantroef_adapters.memory.admin_repository import InMemoryAdminRepository
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
@@ -53,6 +54,7 @@ from klantroef_app.settings import Settings
 from klantroef_core.domain.client_identity import ClientIdentity
 from klantroef_core.domain.client_ip import TrustedProxies
 from klantroef_core.use_cases.auth import Authenticate, CurrentAdmin, Login, Logout, Signup
+from klantroef_core.use_cases.hls import IssuePlaybackLinks, OpenHlsPlaylist, OpenHlsSegment
 from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, ListMedia
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
@@ -246,6 +248,11 @@ class Container(containers.DeclarativeContainer):
         sql=providers.Singleton(SqlUploadSessions, engine),
         memory=providers.Singleton(InMemoryUploadSessions),
     )
+    media_packager = providers.Singleton(
+        PyAvPackager,
+        media_storage,
+        timeout=providers.Callable(attrgetter("hls_package_timeout"), settings),
+    )
     direct_links = providers.Selector(
         providers.Singleton(direct_links, settings),
         s3=media_storage,
@@ -359,7 +366,11 @@ class Container(containers.DeclarativeContainer):
     list_media = providers.Factory(ListMedia, media=media_repository)
     get_media = providers.Factory(GetMedia, media=media_repository)
     delete_media = providers.Factory(
-        DeleteMedia, media=media_repository, storage=media_storage, cache=analytics_cache
+        DeleteMedia,
+        media=media_repository,
+        storage=media_storage,
+        cache=analytics_cache,
+        packager=media_packager,
     )
     issue_stream_link = providers.Factory(
         IssueStreamLink,
@@ -375,6 +386,19 @@ class Container(containers.DeclarativeContainer):
         media=media_repository,
         storage=media_storage,
         direct=direct_links,
+    )
+    issue_playback_links = providers.Factory(
+        IssuePlaybackLinks, links=issue_stream_link, packager=media_packager
+    )
+    open_hls_playlist = providers.Factory(
+        OpenHlsPlaylist, check=check_stream_token, media=media_repository, packager=media_packager
+    )
+    open_hls_segment = providers.Factory(
+        OpenHlsSegment,
+        check=check_stream_token,
+        media=media_repository,
+        storage=media_storage,
+        packager=media_packager,
     )
 
     # --- use cases: views and analytics ---

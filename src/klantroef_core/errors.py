@@ -148,3 +148,11 @@ class TokenRejected(PortError):
     def __init__(self, reason: str) -> None:
         super().__init__(f"token {reason}")
         self.reason = reason
+
+
+class NeedsTranscoding(PortError):
+    """Media that cannot be repackaged without re-encoding; ``reason`` says what stands in the way."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -7,7 +7,8 @@
   that lets it load nothing. A response that carries a token (login, stream
   links, the play page) says ``Cache-Control: no-store`` and
   ``Referrer-Policy: no-referrer`` through its route (:data:`TOKEN_HEADERS`).
-- CORS: what a player on another site must read (the stream, the view it logs)
+- CORS: what a player on another site must read (the stream, HLS playlists and
+  segments, the view it logs)
   answers any origin (``*``, no credentials: the link's token is the
   credential); the admin API answers only the origins configured
   (``KLANTROEF_CORS_ORIGINS``), and none by default. Preflights are Litestar's
@@ -69,7 +70,7 @@ VIEW_CORS = PublicCors(
     request_headers=b"",  # ?token= in the URL: a simple request, nothing to allow
     exposed=b"RateLimit, RateLimit-Policy, Retry-After",
 )
-PUBLIC_ROUTES = re.compile(r"/media/[^/]+/(stream|view)")
+PUBLIC_ROUTES = re.compile(r"/media/[^/]+/(stream|view|hls/[^/]+)")
 ADMIN_REQUEST_HEADERS = (
     b"Authorization, Content-Type"
     # tus (/uploads), so a console's tus client (Uppy, tus-js-client) can upload
@@ -145,7 +146,9 @@ def security_headers(
         if html and not own_policy:
             headers.append(_LOAD_NOTHING)
         path = scope["path"]
-        if cors_origins or (path.startswith("/media/") and path.endswith(("/stream", "/view"))):
+        if cors_origins or (
+            path.startswith("/media/") and (path.endswith(("/stream", "/view")) or "/hls/" in path)
+        ):
             headers.extend(_cors(scope, headers, cors_origins))
         message["headers"] = headers
 
@@ -174,7 +177,7 @@ def _cors(
             asked_method = value
     preflight = scope.get("method") == "OPTIONS" and origin is not None and asked_method is not None
     if public is not None:
-        rule = STREAM_CORS if public.group(1) == "stream" else VIEW_CORS
+        rule = VIEW_CORS if public.group(1) == "view" else STREAM_CORS  # HLS: as the stream
         if not preflight:
             return rule.simple
         allowed = origin is not None and origin.decode("latin-1").lower() in admin_origins

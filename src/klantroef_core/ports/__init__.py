@@ -11,6 +11,7 @@ from klantroef_core.ports.analytics_cache import AnalyticsCache
 from klantroef_core.ports.clock import Clock
 from klantroef_core.ports.direct_links import DirectLinks
 from klantroef_core.ports.ids import IdGenerator
+from klantroef_core.ports.media_packager import MediaPackager
 from klantroef_core.ports.media_repository import MediaRepository
 from klantroef_core.ports.media_storage import MediaStorage, StoredBlob
 from klantroef_core.ports.partial_uploads import PartialUploads
@@ -27,6 +28,7 @@ __all__ = [
     "Clock",
     "DirectLinks",
     "IdGenerator",
+    "MediaPackager",
     "MediaRepository",
     "MediaStorage",
     "PartialUploads",

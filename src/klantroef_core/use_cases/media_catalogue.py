@@ -11,7 +11,7 @@ from datetime import datetime
 
 from klantroef_core.domain.media import Media, MediaPage
 from klantroef_core.errors import InvalidInput, Unavailable
-from klantroef_core.ports import AnalyticsCache, MediaRepository, MediaStorage
+from klantroef_core.ports import AnalyticsCache, MediaPackager, MediaRepository, MediaStorage
 from klantroef_core.use_cases.media_lookup import media_not_found, require_media
 
 logger = logging.getLogger("klantroef.media")
@@ -87,6 +87,7 @@ class DeleteMedia:
     media: MediaRepository
     storage: MediaStorage
     cache: AnalyticsCache | None = None
+    packager: MediaPackager | None = None
 
     async def __call__(self, media_id: str) -> Media:
         item = await self.media.delete(media_id)
@@ -98,6 +99,13 @@ class DeleteMedia:
             logger.exception(
                 "media %s is deleted but its bytes %s stay in the store", media_id, item.storage_key
             )
+        if self.packager is not None:
+            try:  # its HLS package goes with it
+                await self.packager.delete(item)
+            except Unavailable:
+                logger.exception(
+                    "media %s is deleted but its HLS parts stay in the store", media_id
+                )
         if self.cache is not None:
             try:  # cached reports of a deleted item must not be served
                 await self.cache.invalidate(media_id)

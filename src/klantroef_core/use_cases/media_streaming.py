@@ -44,7 +44,11 @@ class IssueStreamLink:
             raise InvalidInput("a stream link must live a positive time")
 
     async def __call__(self, media_id: str) -> IssuedToken:
-        await require_media(self.media, media_id)
+        return self.issue_for(await require_media(self.media, media_id))
+
+    def issue_for(self, item: Media) -> IssuedToken:
+        """A link for ``item``, already looked up."""
+        media_id = item.id
         now = self.clock.now()
         claims = StreamClaims(
             media_id=media_id,

@@ -83,7 +83,13 @@ class StreamUrlOperation(Operation):
             with_link = {"media_id": "$request.path.media_id", "token": "$response.body#/token"}
             issued.links = {
                 operation: Link(operation_id=operation, parameters=dict(with_link))
-                for operation in ("getStream", "headStream", "playMedia", "recordView")
+                for operation in (
+                    "getStream",
+                    "headStream",
+                    "playMedia",
+                    "recordView",
+                    "getHlsPlaylist",
+                )
             }
 
 
@@ -161,3 +167,72 @@ class StreamOperation(Operation):
 
     def __post_init__(self) -> None:
         self.responses = dict(STREAM_RESPONSES)
+
+
+_SEGMENT_CONTENT = {kind: OpenAPIMediaType(schema=_BYTES) for kind in ("video/mp4", "audio/mp4")}
+_CORS: _Headers = {
+    "Access-Control-Allow-Origin": _text("`*`: any site's player may read it (no credentials)."),
+}
+_NEEDS_TRANSCODING = _problem(
+    "The item's codecs are not H.264/AAC: it cannot be served as HLS without "
+    "transcoding, which is not offered (`hls_needs_transcoding`)"
+)
+HLS_PLAYLIST_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
+    "200": OpenAPIResponse(
+        description=(
+            "A VOD media playlist (RFC 8216): an fMP4 init segment and media segments, each "
+            "URL relative and carrying the same token, so the link's expiry ends playback"
+        ),
+        headers={
+            **_CORS,
+            "Cache-Control": _text("`no-store`: its URLs carry the token."),
+            "Referrer-Policy": _text("`no-referrer`."),
+        },
+        content={
+            "application/vnd.apple.mpegurl": OpenAPIMediaType(
+                schema=Schema(type=OpenAPIType.STRING)
+            )
+        },
+    ),
+    "403": STREAM_RESPONSES["403"],
+    "404": _problem("No media item has this id, or it was deleted (`media_not_found`)"),
+    "409": _NEEDS_TRANSCODING,
+    "503": _problem("A backing service cannot be reached, or packaging ran out of time"),
+}
+HLS_SEGMENT_RESPONSES: dict[str, OpenAPIResponse | Reference] = {
+    **STREAM_RESPONSES,
+    "200": OpenAPIResponse(
+        description="The whole segment (the init segment, or a CMAF media segment)",
+        headers={**_BODY, **_CORS},
+        content=_SEGMENT_CONTENT,
+    ),
+    "206": OpenAPIResponse(
+        description="The byte range of the segment asked for",
+        headers={**_BODY, **_CORS, "Content-Range": _text("`bytes first-last/size`.")},
+        content=_SEGMENT_CONTENT,
+    ),
+    "404": _problem(
+        "No media item has this id, or it was deleted (`media_not_found`); the package has "
+        "no part by this name (`hls_part_not_found`); or its bytes are gone "
+        "(`media_bytes_missing`)"
+    ),
+    "409": _NEEDS_TRANSCODING,
+    "400": _problem("The part's name is longer than 64 characters (`validation_failed`)"),
+}
+del HLS_SEGMENT_RESPONSES["307"]  # segments are always served here
+
+
+@dataclass
+class HlsPlaylistOperation(Operation):
+    """The HLS playlist: M3U8 text for a stream link's token."""
+
+    def __post_init__(self) -> None:
+        self.responses = dict(HLS_PLAYLIST_RESPONSES)
+
+
+@dataclass
+class HlsSegmentOperation(Operation):
+    """An HLS part: fMP4 bytes with the statuses and headers of the stream."""
+
+    def __post_init__(self) -> None:
+        self.responses = dict(HLS_SEGMENT_RESPONSES)

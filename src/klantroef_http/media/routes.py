@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import msgspec
 from litestar import Controller, Request, Response, delete, get, post, route
 from litestar.di import NamedDependency
 from litestar.enums import HttpMethod
@@ -16,6 +17,7 @@ from litestar.status_codes import (
 )
 from litestar.types import ControllerRouterHandler
 
+from klantroef_core.use_cases.hls import IssuePlaybackLinks
 from klantroef_core.use_cases.media_catalogue import (
     DEFAULT_PAGE_SIZE,
     MAX_CURSOR_LENGTH,
@@ -24,10 +26,11 @@ from klantroef_core.use_cases.media_catalogue import (
     GetMedia,
     ListMedia,
 )
-from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenStream
+from klantroef_core.use_cases.media_streaming import OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
 from klantroef_http.dependencies import public_base_url
 from klantroef_http.hardening import TOKEN_HEADERS, LingeringClose
+from klantroef_http.media.hls_routes import hls_part, hls_playlist
 from klantroef_http.media.multipart_upload import MultipartUpload, refuse_oversized
 from klantroef_http.media.openapi import StreamOperation, StreamUrlOperation, UploadOperation
 from klantroef_http.media.play_page import play_page, player_script
@@ -120,15 +123,16 @@ class MediaController(Controller):
         operation_class=StreamUrlOperation,
         responses=problem_responses(400, 401, 404, 503),
         response_headers=TOKEN_HEADERS,
-        summary="A signed stream link that expires (10 minutes by default)",
+        summary="A signed stream link that expires (10 minutes by default), and HLS when available",
     )
     async def stream_url(
         self,
         request: Request[Any, Any, Any],
-        issue_stream_link: NamedDependency[IssueStreamLink],
+        issue_playback_links: NamedDependency[IssuePlaybackLinks],
         media_id: FromPath[str],
     ) -> StreamUrlOut:
-        issued = await issue_stream_link(media_id)
+        links = await issue_playback_links(media_id)
+        issued = links.issued
         base = f"{public_base_url(request)}/media/{quote(media_id, safe='')}"
         query = f"?token={quote(issued.token, safe='')}"
         return StreamUrlOut(
@@ -136,6 +140,7 @@ class MediaController(Controller):
             token=issued.token,
             expires_at=issued.expires_at,
             play_url=f"{base}/play{query}",
+            hls_url=f"{base}/hls/index.m3u8{query}" if links.hls else msgspec.UNSET,
         )
 
 
@@ -172,4 +177,6 @@ media_routes: list[ControllerRouterHandler] = [
     stream_media,
     play_page,
     player_script,
+    hls_playlist,
+    hls_part,
 ]

@@ -47,9 +47,11 @@ class MediaPageOut(msgspec.Struct):
 
 class StreamUrlOut(msgspec.Struct):
     """A signed, absolute stream link, its token alone, the moment it stops working, and
-    the page that plays it (``play_url``: HTML for a person, with the same token)."""
+    the page that plays it (``play_url``: HTML for a person, with the same token), and its
+    HLS playlist (``hls_url``, same token) when the item is H.264/AAC: absent otherwise."""
 
     url: str
     token: str
     expires_at: datetime
     play_url: str
+    hls_url: str | msgspec.UnsetType = msgspec.UNSET

@@ -1,0 +1,1 @@
+"""Adapters that read and repackage media bytes (PyAV)."""
