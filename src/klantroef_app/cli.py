@@ -19,8 +19,15 @@ from typing import Any
 from klantroef_adapters.migrate import upgrade
 from klantroef_adapters.sql.engine import is_sqlite
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
 from klantroef_app import admin_cli, client_cli, media_commands
-from klantroef_app.container import make_s3_storage, make_signer
+from klantroef_app.container import (
+    bootstrap,
+    close,
+    make_s3_storage,
+    make_signer,
+    partial_upload_dir,
+)
 from klantroef_app.logs import configure_logging
 from klantroef_app.metrics import MULTIPROC_ENV
 from klantroef_app.secrets_file import load_secrets
@@ -158,6 +165,30 @@ def metrics_folder() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _sweep_uploads(settings: Settings) -> None:
+    """Remove expired resumable uploads (rows and bytes), and upload files idle past the expiry."""
+
+    async def sweep() -> tuple[int, int]:
+        container = bootstrap(settings)
+        swept = 0
+        try:
+            sweeper = container.sweep_uploads()
+            while batch := await sweeper(500):
+                swept += batch
+        finally:
+            await close(container)
+        idle = LocalPartialUploads(partial_upload_dir(settings))
+        return swept, await idle.remove_idle(settings.upload_expiry)
+
+    try:
+        swept, idle = asyncio.run(sweep())
+    except Exception:  # e.g. --no-migrate before the schema has the table: the next start
+        logger.warning("could not sweep expired uploads", exc_info=True)
+        return
+    if swept or idle:
+        logger.info("removed %d expired upload(s) and %d idle upload file(s)", swept, idle)
+
+
 def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, Any]) -> int:
     check_workers(settings, args.workers)
     try:  # create the secrets file once, before workers start, and refuse bad keys now
@@ -174,6 +205,7 @@ def _serve(settings: Settings, args: argparse.Namespace, log_config: dict[str, A
             prepare_bucket(settings)
         if not args.no_migrate:
             _migrate(settings)
+        _sweep_uploads(settings)
     with metrics_folder():
         _run_server(settings, args, log_config)
     return 0

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Mapping
 from datetime import timedelta
 from operator import attrgetter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dependency_injector import containers, providers
@@ -26,8 +27,10 @@ from klantroef_adapters.memory.admin_repository import InMemoryAdminRepository
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
+from klantroef_adapters.memory.partial_uploads import InMemoryPartialUploads
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
+from klantroef_adapters.memory.upload_sessions import InMemoryUploadSessions
 from klantroef_adapters.memory.view_log import InMemoryViewLog
 from klantroef_adapters.observed import (
     CountedAnalyticsCache,
@@ -48,8 +51,10 @@ from klantroef_adapters.sql.engine import SqlEngine, create_engine, is_sqlite
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
+from klantroef_adapters.sql.upload_sessions import SqlUploadSessions
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
 from klantroef_adapters.system import SystemClock, UuidGenerator
 from klantroef_adapters.uncached import NoAnalyticsCache
 from klantroef_app.metrics import metrics_registry
@@ -63,6 +68,14 @@ from klantroef_core.use_cases.media_catalogue import DeleteMedia, GetMedia, List
 from klantroef_core.use_cases.media_details import ProbeStoredMedia
 from klantroef_core.use_cases.media_streaming import IssueStreamLink, OpenPoster, OpenStream
 from klantroef_core.use_cases.media_upload import UploadMedia
+from klantroef_core.use_cases.resumable_upload import (
+    AppendToUpload,
+    CancelUpload,
+    CreateUpload,
+    SweepUploads,
+    UploadStatus,
+    UploadStores,
+)
 from klantroef_core.use_cases.stream_access import CheckStreamToken
 from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, LogView, RecordView
 
@@ -151,6 +164,14 @@ def blobs(settings: Settings) -> str:
     return "memory" if settings.in_memory else "local"
 
 
+def partial_upload_dir(settings: Settings) -> Path:
+    """Where the bytes of unfinished tus uploads wait: the media folder's, or on S3 the data
+    folder's (local staging; the finished file goes to the bucket)."""
+    if settings.s3 is not None:
+        return settings.data_dir / "uploads"
+    return settings.media_dir / ".uploads"
+
+
 def direct_links(settings: Settings) -> str:
     """Whether stream GETs redirect to the store's own URLs: ``s3`` or ``none``."""
     return "s3" if settings.s3 is not None and settings.s3.redirect else "none"
@@ -233,6 +254,18 @@ class Container(containers.DeclarativeContainer):
         s3=providers.Singleton(make_s3_storage, settings),
         local=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
         memory=providers.Singleton(InMemoryMediaStorage),
+    )
+    partial_uploads = providers.Selector(
+        _records,
+        sql=providers.Singleton(
+            LocalPartialUploads, providers.Singleton(partial_upload_dir, settings)
+        ),
+        memory=providers.Singleton(InMemoryPartialUploads),
+    )
+    upload_sessions = providers.Selector(
+        _records,
+        sql=providers.Singleton(SqlUploadSessions, engine),
+        memory=providers.Singleton(InMemoryUploadSessions),
     )
     media_packager = providers.Singleton(
         PyAvPackager,
@@ -341,6 +374,26 @@ class Container(containers.DeclarativeContainer):
         max_bytes=_max_upload_bytes,
         probe=media_probe,
     )
+    _upload_expiry = providers.Singleton(
+        lambda settings: timedelta(seconds=settings.upload_expiry), settings
+    )
+    _upload_stores = providers.Singleton(
+        UploadStores, sessions=upload_sessions, partials=partial_uploads, clock=clock
+    )
+    append_to_upload = providers.Factory(
+        AppendToUpload, uploads=_upload_stores, upload_media=upload_media
+    )
+    create_upload = providers.Factory(
+        CreateUpload,
+        uploads=_upload_stores,
+        append=append_to_upload,
+        ids=ids,
+        max_bytes=_max_upload_bytes,
+        expiry=_upload_expiry,
+    )
+    upload_status = providers.Factory(UploadStatus, uploads=_upload_stores, media=media_repository)
+    cancel_upload = providers.Factory(CancelUpload, uploads=_upload_stores)
+    sweep_uploads = providers.Factory(SweepUploads, uploads=_upload_stores)
     list_media = providers.Factory(ListMedia, media=media_repository)
     get_media = providers.Factory(GetMedia, media=media_repository)
     delete_media = providers.Factory(

@@ -222,6 +222,7 @@ class Settings:
     shutdown_grace: int = 8
     cors_origins: tuple[str, ...] = ()
     hls_package_timeout: int = 300
+    upload_expiry: int = 24 * 3600
 
     @property
     def in_memory(self) -> bool:
@@ -282,6 +283,7 @@ class Settings:
             shutdown_grace=_int(env, "KLANTROEF_SHUTDOWN_GRACE", 8),
             cors_origins=_origins(env),
             hls_package_timeout=_int(env, "KLANTROEF_HLS_PACKAGE_TIMEOUT", 300, minimum=1),
+            upload_expiry=_int(env, "KLANTROEF_UPLOAD_EXPIRY", 24 * 3600, minimum=60),
         )
 
 

@@ -37,6 +37,12 @@ class NotFound(KlantroefError):
     code = "not_found"
 
 
+class Gone(KlantroefError):
+    """What the request names existed but is gone for good (an expired upload)."""
+
+    code = "gone"
+
+
 class Conflict(KlantroefError):
     """The change would break a uniqueness rule (a taken email)."""
 
@@ -139,6 +145,10 @@ class UnreadableMedia(PortError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class UploadBusy(PortError):
+    """Another request is writing to the same partial upload right now."""
 
 
 class TokenRejected(PortError):

@@ -24,6 +24,7 @@ from klantroef_http.metrics import metrics_routes
 from klantroef_http.observability import Clients, ObservedRequests
 from klantroef_http.problems import core_error_handler, http_error_handler, unexpected_error_handler
 from klantroef_http.security import SECURITY_SCHEMES, BearerAuthentication
+from klantroef_http.uploads.routes import upload_routes
 from klantroef_http.views.routes import view_routes
 
 
@@ -48,6 +49,7 @@ def create_app(
             *media_routes,
             *view_routes,
             *metrics_routes,
+            *upload_routes,
             *extra_routes,
         ],
         dependencies=dependencies(use_cases),

@@ -71,8 +71,16 @@ VIEW_CORS = PublicCors(
     exposed=b"RateLimit, RateLimit-Policy, Retry-After",
 )
 PUBLIC_ROUTES = re.compile(r"/media/[^/]+/(stream|view|hls/[^/]+)")
-ADMIN_REQUEST_HEADERS = b"Authorization, Content-Type"
-ADMIN_EXPOSED = b"Location, RateLimit, RateLimit-Policy, Retry-After"
+ADMIN_REQUEST_HEADERS = (
+    b"Authorization, Content-Type"
+    # tus (/uploads), so a console's tus client (Uppy, tus-js-client) can upload
+    b", Tus-Resumable, Upload-Length, Upload-Offset, Upload-Metadata"
+)
+ADMIN_EXPOSED = (
+    b"Location, RateLimit, RateLimit-Policy, Retry-After"
+    b", Content-Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size"
+    b", Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires"
+)
 
 
 class KlantroefRequest(Request[Any, Any, Any]):

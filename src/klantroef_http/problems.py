@@ -25,6 +25,7 @@ STATUS_BY_ERROR: dict[type[errors.KlantroefError], int] = {
     errors.Forbidden: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Gone: 410,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.RangeNotSatisfiable: 416,
@@ -41,6 +42,8 @@ _TITLES = {
     404: "Not Found",
     405: "Method Not Allowed",
     409: "Conflict",
+    410: "Gone",
+    412: "Precondition Failed",
     413: "Content Too Large",
     415: "Unsupported Media Type",
     416: "Range Not Satisfiable",
@@ -141,6 +144,7 @@ def http_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
         404: "not_found",
         405: "method_not_allowed",
         413: "payload_too_large",
+        412: "precondition_failed",
         415: "unsupported_media_type",
     }.get(status, "http_error")
     headers = dict(exc.headers or {})

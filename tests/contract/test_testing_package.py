@@ -56,8 +56,10 @@ def test_there_is_one_contract_per_storage_port() -> None:
         "AnalyticsCache",
         "MediaRepository",
         "MediaStorage",
+        "PartialUploads",
         "RateLimiter",
         "TokenStore",
+        "UploadSessions",
         "ViewLog",
     ]
     for port in storage_ports:

@@ -163,3 +163,20 @@ view_totals = Table(
     Column("total_views", BigInteger, nullable=False),
     Column("unique_clients", BigInteger, nullable=False),
 )
+
+# Resumable (tus) uploads in progress: ``received`` bytes of ``length`` are durable
+# in the partial-upload store; ``media_id`` is set once the upload became an item.
+upload_sessions = Table(
+    "upload_sessions",
+    metadata,
+    Column("id", String(ID_LENGTH), primary_key=True),
+    Column("owner", String(ID_LENGTH), nullable=False),
+    Column("length", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False),
+    Column("filename", String(255), nullable=True),
+    Column("title", String(200), nullable=True),
+    Column("type", String(8), nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("expires_at", Timestamp, nullable=False, index=True),
+    Column("media_id", String(ID_LENGTH), nullable=True),
+)

@@ -24,8 +24,10 @@ from klantroef_adapters.testing.clock import ManualClock
 from klantroef_adapters.testing.media_probe import MediaProbeContract
 from klantroef_adapters.testing.media_repository import MediaRepositoryContract
 from klantroef_adapters.testing.media_storage import MediaStorageContract
+from klantroef_adapters.testing.partial_uploads import PartialUploadsContract
 from klantroef_adapters.testing.rate_limiter import RateLimiterContract
 from klantroef_adapters.testing.token_store import TokenStoreContract
+from klantroef_adapters.testing.upload_sessions import UploadSessionsContract
 from klantroef_adapters.testing.view_log import ViewLogContract
 
 __all__ = [
@@ -35,7 +37,9 @@ __all__ = [
     "MediaProbeContract",
     "MediaRepositoryContract",
     "MediaStorageContract",
+    "PartialUploadsContract",
     "RateLimiterContract",
     "TokenStoreContract",
+    "UploadSessionsContract",
     "ViewLogContract",
 ]

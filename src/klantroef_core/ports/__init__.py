@@ -15,10 +15,12 @@ from klantroef_core.ports.media_packager import MediaPackager
 from klantroef_core.ports.media_probe import MediaProbe, StoredMedia
 from klantroef_core.ports.media_repository import MediaRepository
 from klantroef_core.ports.media_storage import MediaStorage, StoredBlob
+from klantroef_core.ports.partial_uploads import PartialUploads
 from klantroef_core.ports.password_hasher import PasswordHasher
 from klantroef_core.ports.rate_limiter import RateDecision, RateLimiter
 from klantroef_core.ports.signer import Signer
 from klantroef_core.ports.token_store import TokenStore
+from klantroef_core.ports.upload_sessions import UploadSessions
 from klantroef_core.ports.view_log import ViewLog
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "MediaProbe",
     "MediaRepository",
     "MediaStorage",
+    "PartialUploads",
     "PasswordHasher",
     "RateDecision",
     "RateLimiter",
@@ -38,5 +41,6 @@ __all__ = [
     "StoredBlob",
     "StoredMedia",
     "TokenStore",
+    "UploadSessions",
     "ViewLog",
 ]
