@@ -29,9 +29,9 @@ from tests.hostile_clients import (
     read_a_little,
     slow_reader,
     tree_fds,
-    tree_rss,
 )
 
+from benchmarks.procs import tree_rss
 from benchmarks.upload_memory import CREDENTIALS, MIB, multipart_stream, server
 
 

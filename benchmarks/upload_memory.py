@@ -33,32 +33,10 @@ from pathlib import Path
 import httpx
 
 from benchmarks.playable import playable_head
+from benchmarks.procs import tree_rss
 
 MIB = 1024 * 1024
 CREDENTIALS = {"email": "bench@example.com", "password": "correct horse battery"}
-
-
-def tree_rss(root: int) -> int:
-    """VmRSS of ``root`` and every descendant, in bytes."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(parents.get(pid, []))
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 def tree_cpu(root: int) -> float:

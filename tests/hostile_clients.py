@@ -14,40 +14,11 @@ import random
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
+from benchmarks.procs import process_tree
+
 MIB = 1024 * 1024
-
-
-def process_tree(root: int) -> Iterator[int]:
-    """``root`` and every descendant still alive."""
-    parents: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-    stack = [root]
-    while stack:
-        pid = stack.pop()
-        stack.extend(parents.get(pid, []))
-        yield pid
-
-
-def tree_rss(root: int) -> int:
-    """VmRSS of ``root`` and its descendants, in bytes."""
-    total = 0
-    for pid in process_tree(root):
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
 
 
 def fd_kinds(root: int) -> dict[str, int]:

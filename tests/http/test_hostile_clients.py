@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from benchmarks.procs import tree_rss
 
 from tests.hostile_clients import (
     MIB,
@@ -34,7 +35,6 @@ from tests.hostile_clients import (
     slow_reader,
     slowloris,
     tree_fds,
-    tree_rss,
     trickle,
 )
 from tests.live_server import LiveServer, live_server
