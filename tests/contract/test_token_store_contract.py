@@ -147,6 +147,44 @@ async def test_a_logout_outlives_redis_coming_back_empty(redis_url: str, tmp_pat
         await client.aclose()
 
 
+class CountingSource:
+    """The database behind a durable store, counting how often all of it is read."""
+
+    def __init__(self, inner: SqlTokenStore) -> None:
+        self.inner = inner
+        self.whole_reads = 0
+
+    async def revoke(self, token_id: str, expires_at: datetime) -> None:
+        await self.inner.revoke(token_id, expires_at)
+
+    async def is_revoked(self, token_id: str) -> bool:
+        return await self.inner.is_revoked(token_id)
+
+    async def active(self) -> list[tuple[str, datetime]]:
+        self.whole_reads += 1
+        return await self.inner.active()
+
+
+async def test_while_another_restore_runs_each_check_reads_one_row_not_the_table(
+    redis_url: str, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    client = create_redis(redis_url)
+    try:
+        async with sqlite_engine(tmp_path) as engine:
+            source = CountingSource(SqlTokenStore(engine, clock))
+            store = DurableRedisTokenStore(client, clock, source)
+            await source.revoke("jti-out", clock.now() + timedelta(minutes=10))  # not copied
+            await client.flushdb()
+            await client.set("klantroef:revoked:copy-is-whole", "restoring:elsewhere", px=10_000)
+
+            assert await store.is_revoked("jti-out")  # the database answers, at once
+            assert not await store.is_revoked("jti-never")
+            assert source.whole_reads == 0
+    finally:
+        await client.aclose()
+
+
 class LosingDataWhileRead:
     """The database behind a durable store; while a restore reads it, another process
     logs a token out, and then Redis loses its data again (a restart loop, a failover)."""
@@ -157,6 +195,9 @@ class LosingDataWhileRead:
 
     async def revoke(self, token_id: str, expires_at: datetime) -> None:
         await self.inner.revoke(token_id, expires_at)
+
+    async def is_revoked(self, token_id: str) -> bool:
+        return await self.inner.is_revoked(token_id)
 
     async def active(self) -> list[tuple[str, datetime]]:
         snapshot = await self.inner.active()

@@ -38,6 +38,8 @@ class RevocationSource(Protocol):
 
     async def active(self) -> list[tuple[str, datetime]]: ...
 
+    async def is_revoked(self, token_id: str) -> bool: ...
+
 
 class DurableRedisTokenStore:
     """A :class:`~klantroef_core.ports.token_store.TokenStore`: the database decides, Redis answers.
@@ -85,19 +87,23 @@ class DurableRedisTokenStore:
         if marker != WHOLE:
             # Read after this check began, so every logout answered before it is in.
             revocations = await self._restore()
+            if revocations is None:  # another request is refilling: one primary-key read
+                return await self._durable.is_revoked(token_id)
             now = self._clock.now()
             return any(found == token_id and until > now for found, until in revocations)
         return self._copy.counts(stored)
 
-    async def _restore(self) -> list[tuple[str, datetime]]:
+    async def _restore(self) -> list[tuple[str, datetime]] | None:
         """Copy every active revocation back into Redis and mark the copy whole, unless
-        Redis lost data meanwhile; return what the database said."""
+        Redis lost data meanwhile; return what the database said. None when another
+        restore is under way (or just finished): the caller asks about its one token,
+        rather than every request reading the whole table while the claim lasts."""
         claim = f"restoring:{secrets.token_hex(8)}"
         with unavailable_on_failure("token store"):
             claimed = await self._client.set(self._marker, claim, nx=True, px=CLAIM_MS)
+        if not claimed:
+            return None
         revocations = await self._durable.active()
-        if not claimed:  # another restore is under way (or just finished)
-            return revocations
         with unavailable_on_failure("token store"):
             async with self._client.pipeline(transaction=False) as pipe:
                 for token_id, expires_at in revocations:
