@@ -199,15 +199,23 @@ class UploadMedia:
             )
             await self.media.add(media)
         except BaseException:
-            for key in written:
-                await _discard(self.storage, key)
+            await _discard(self.storage, list(written))
             raise
         return media
 
 
-async def _discard(storage: MediaStorage, key: str) -> None:
-    """Delete a blob whose record failed; shielded, so a cancellation cannot stop it."""
-    try:
-        await asyncio.shield(storage.delete(key))
-    except Exception:
-        logger.exception("could not delete the blob %s of a failed upload", key)
+async def _discard(storage: MediaStorage, keys: list[str]) -> None:
+    """Delete the blobs of an upload whose record failed: the file and its poster.
+
+    Shielded as one task, so a cancellation (even a second one, arriving while the
+    first blob is being deleted) cannot leave the second behind.
+    """
+
+    async def delete_all() -> None:
+        for key in keys:
+            try:
+                await storage.delete(key)
+            except Exception:
+                logger.exception("could not delete the blob %s of a failed upload", key)
+
+    await asyncio.shield(delete_all())
