@@ -473,3 +473,23 @@ async def test_stalled_readers_give_their_connections_back_and_resume_exactly(
             assert max(len(chunk) for chunk in rest) <= 64 * 1024
     finally:
         await storage.close()
+
+
+async def test_a_stalled_reader_of_a_blob_deleted_meanwhile_ends_short_without_an_error(
+    seaweedfs: SeaweedS3,
+) -> None:
+    storage = S3StorageUnderTest(seaweedfs, part_size=PART, read_chunk=64 * 1024, release_after=0.2)
+    try:
+        await storage.ensure_bucket()
+        await storage.save("going", pieces(BIG))
+        reader = cast(AsyncGenerator[bytes, None], storage.read_range("going", 0, len(BIG) - 1))
+        first = await asyncio.wait_for(anext(reader), 10)
+        await asyncio.sleep(0.5)  # stalled: its connection went back to the pool
+        await storage.delete("going")
+
+        rest = [chunk async for chunk in reader]  # no BlobMissing escapes mid-body
+
+        assert first + b"".join(rest) == BIG[: len(first) + sum(map(len, rest))]
+        assert len(first) + sum(map(len, rest)) < len(BIG)
+    finally:
+        await storage.close()

@@ -351,7 +351,10 @@ class S3MediaStorage:
         try:
             while position <= end:
                 if released:  # the consumer stalled: ask again from where it stopped
-                    reopened = await self._open_range(s3, key, name, position, end)
+                    try:
+                        reopened = await self._open_range(s3, key, name, position, end)
+                    except BlobMissing:  # deleted meanwhile: the stream ends short, and
+                        return  # the server aborts the response it cannot finish
                     if reopened is None:
                         return
                     body, released = reopened, False
