@@ -41,6 +41,10 @@ async def ensure_mariadb_database(url: str) -> None:
         await server.dispose()
 
 
+_REBUILT: set[str] = set()
+"""The test databases whose tables this run has dropped and built from ``metadata``."""
+
+
 @asynccontextmanager
 async def mariadb_engine(url: str = MARIADB_URL) -> AsyncIterator[SqlEngine]:
     """The MariaDB test database with the schema, emptied again afterwards."""
@@ -48,6 +52,9 @@ async def mariadb_engine(url: str = MARIADB_URL) -> AsyncIterator[SqlEngine]:
     await ensure_mariadb_database(url)
     engine = create_engine(url)
     async with engine.begin() as conn:
+        if url not in _REBUILT:  # an earlier run may have left an older schema: once per run
+            await conn.run_sync(metadata.drop_all)
+            _REBUILT.add(url)
         await conn.run_sync(metadata.create_all)
         await _empty(conn)
     try:

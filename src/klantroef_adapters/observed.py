@@ -17,6 +17,7 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter
 
 from klantroef_core.domain.media import Media
+from klantroef_core.domain.media_info import MediaInfo, Poster
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.views import Analytics, DayRange, View
 from klantroef_core.errors import Unavailable
@@ -100,6 +101,9 @@ class CountedUploads:
 
     async def delete(self, media_id: str) -> Media | None:
         return await self._inner.delete(media_id)
+
+    async def set_details(self, media_id: str, info: MediaInfo, poster: Poster | None) -> bool:
+        return await self._inner.set_details(media_id, info, poster)
 
 
 class CountedAnalyticsCache:
