@@ -128,3 +128,21 @@ class CountedAnalyticsCache:
 
     async def invalidate(self, media_id: str) -> None:
         await self._inner.invalidate(media_id)
+
+
+def _each_stands_in_for_its_port(
+    metrics: DomainMetrics,
+    views: ViewLog,
+    limiter: RateLimiter,
+    media: MediaRepository,
+    cache: AnalyticsCache,
+) -> tuple[ViewLog, RateLimiter, MediaRepository, AnalyticsCache]:
+    """Never called: mypy checks here that each decorator has all of its port's methods
+    (the container's providers are untyped, so a port method added later and missing
+    here would otherwise only show when called)."""
+    return (
+        CountedViewLog(views, metrics),
+        CountedViewLimiter(limiter, metrics),
+        CountedUploads(media, metrics),
+        CountedAnalyticsCache(cache, metrics),
+    )
