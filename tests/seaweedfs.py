@@ -103,7 +103,10 @@ def _command(weed: str, folder: Path, ports: dict[str, int]) -> list[str]:
         "-ip.bind=127.0.0.1",
         "-master.telemetry=false",
         "-master.volumeSizeLimitMB=256",
-        "-volume.max=64",
+        # Every bucket is a collection that grows 7 volumes at once, and a run makes
+        # dozens of buckets: 64 ran out late in a full run (InternalError on writes).
+        # Volumes are files that grow as data lands, so a high cap costs nothing.
+        "-volume.max=1000",
         "-volume.preStopSeconds=0",
         "-filer",
         f"-filer.localSocket={folder / 'filer.sock'}",
