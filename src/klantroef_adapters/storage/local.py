@@ -201,18 +201,25 @@ class LocalMediaStorage:
 
     async def remove_stale_partials(self, older_than: float = 24 * 3600) -> int:
         """Remove temporary files left by a crash (not by a live upload); return how many."""
+        return await asyncio.to_thread(
+            remove_untouched, self.root, f".*{PARTIAL_SUFFIX}", older_than
+        )
 
-        def sweep() -> int:
-            if not self.root.is_dir():
-                return 0
-            cutoff, removed = time.time() - older_than, 0
-            for path in self.root.glob(f".*{PARTIAL_SUFFIX}"):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-                    removed += 1
-            return removed
 
-        return await asyncio.to_thread(sweep)
+def remove_untouched(folder: Path, pattern: str, older_than: float) -> int:
+    """Remove the files in ``folder`` matching ``pattern`` that nobody has written to for
+    ``older_than`` seconds; return how many (blocking: call it in a thread)."""
+    if not folder.is_dir():
+        return 0
+    cutoff, removed = time.time() - older_than, 0
+    for path in folder.glob(pattern):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        except FileNotFoundError:  # removed meanwhile (another host, another sweep)
+            continue
+    return removed
 
 
 def _open_and_read(path: Path, size: int, position: int) -> tuple[int, bytes]:

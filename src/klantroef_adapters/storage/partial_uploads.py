@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from klantroef_adapters.storage.keys import check_key
+from klantroef_adapters.storage.local import remove_untouched
 from klantroef_core.errors import BlobMissing, Unavailable, UploadBusy
 
 MIB = 1024 * 1024
@@ -139,18 +139,7 @@ class LocalPartialUploads:
         creation, so a file idle for longer than that belongs to an expired upload
         (swept on another host, or left by a crash between its row and its bytes).
         """
-
-        def sweep() -> int:
-            if not self.folder.is_dir():
-                return 0
-            cutoff, removed = time.time() - older_than, 0
-            for path in self.folder.glob(f"*{SUFFIX}"):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink(missing_ok=True)
-                    removed += 1
-            return removed
-
-        return await asyncio.to_thread(sweep)
+        return await asyncio.to_thread(remove_untouched, self.folder, f"*{SUFFIX}", older_than)
 
 
 def _open_locked(path: Path, offset: int) -> int:
