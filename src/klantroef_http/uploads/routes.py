@@ -23,6 +23,7 @@ from klantroef_core.use_cases.resumable_upload import (
     UploadStatus,
 )
 from klantroef_http.dependencies import public_base_url
+from klantroef_http.hardening import LingeringClose
 from klantroef_http.problems import core_error_handler, http_error_handler, problem_responses
 from klantroef_http.security import BEARER, PUBLIC, admin_only, claims_of
 from klantroef_http.uploads.openapi import (
@@ -75,6 +76,7 @@ class UploadController(Controller):
         security=BEARER,
         status_code=HTTP_201_CREATED,
         request_max_body_size=None,  # the core caps the bytes at Upload-Length
+        middleware=[LingeringClose],  # a refusal reaches a client still sending
         operation_class=CreateOperation,
         responses=problem_responses(400, 401, 409, 412, 413, 415, 422, 503),
         summary="Start a resumable upload (tus creation, optionally with its first bytes)",
@@ -139,6 +141,7 @@ class UploadController(Controller):
         security=BEARER,
         status_code=HTTP_204_NO_CONTENT,
         request_max_body_size=None,  # the core caps the bytes at Upload-Length
+        middleware=[LingeringClose],  # and the connection stays usable after it
         operation_class=PatchOperation,
         responses=problem_responses(400, 401, 404, 409, 410, 412, 413, 415, 422, 503),
         summary="Append bytes at the upload's offset; the last byte makes the media item",
