@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from klantroef_adapters.storage.local import fsync_folder
 from klantroef_app.settings import Settings, SettingsError
 
 SECRETS_FILE = "secrets.json"
@@ -202,11 +203,7 @@ def _write(path: Path, content: dict[str, Any]) -> None:
         with suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    fsync_folder(path.parent)
 
 
 def _parse(path: Path, content: Any) -> _Kept:

@@ -78,7 +78,7 @@ class _PartialFile:
             else:
                 os.unlink(self.path)
             self._published = final
-            _fsync_folder(final.parent)
+            fsync_folder(final.parent)
             return self._hash.hexdigest()
 
     def abandon(self) -> None:
@@ -115,7 +115,8 @@ def _unavailable(exc: OSError) -> Unavailable:
     )
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: Path) -> None:
+    """Make the names just created, linked or renamed in ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)

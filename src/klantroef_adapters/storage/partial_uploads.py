@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from klantroef_adapters.storage.keys import check_key
-from klantroef_adapters.storage.local import remove_untouched
+from klantroef_adapters.storage.local import fsync_folder, remove_untouched
 from klantroef_core.errors import BlobMissing, Unavailable, UploadBusy
 
 MIB = 1024 * 1024
@@ -37,14 +37,6 @@ async def _on_disk(call: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(call, *args)
     except OSError as exc:
         raise _unavailable(exc) from exc
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class LocalPartialUploads:
@@ -70,7 +62,7 @@ class LocalPartialUploads:
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            _fsync_folder(self.folder)
+            fsync_folder(self.folder)
 
         try:
             await asyncio.to_thread(create)
