@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from klantroef_adapters.sql.engine import SqlEngine, create_engine
+from klantroef_adapters.sql.engine import SqlConnection, SqlEngine, create_engine
 from klantroef_adapters.sql.tables import metadata
 from tests.services import MARIADB_URL, require
 
@@ -65,10 +65,7 @@ async def mariadb_engine(url: str = MARIADB_URL) -> AsyncIterator[SqlEngine]:
         await engine.dispose()
 
 
-async def _empty(conn: object) -> None:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
-    assert isinstance(conn, AsyncConnection)
+async def _empty(conn: SqlConnection) -> None:
     for table in reversed(metadata.sorted_tables):
         await conn.execute(table.delete())
 

@@ -144,3 +144,52 @@ async def test_the_total_of_views_moves_with_every_view_and_knows_unknown_items(
         assert await views.total_views("x" * 400) is None
         await media.delete(item.id)
         assert await views.total_views(item.id) is None
+
+
+# --- group commit: views that arrive together share one transaction --------------------
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mariadb"])
+async def test_views_arriving_together_share_transactions_and_each_counts_once(
+    kind: str, tmp_path: Path
+) -> None:
+    async with sqlite_engine(tmp_path) if kind == "sqlite" else mariadb_engine() as engine:
+        media, views = SqlMediaRepository(engine), SqlViewLog(engine)
+        first, second = a_media(), a_media()
+        await media.add(first)
+        await media.add(second)
+        clients = [f"10.0.0.{n % 40}" for n in range(300)]  # 40 clients, most seen again
+        await asyncio.gather(
+            *(
+                views.record(a_view((first if n % 3 else second).id, client=client))
+                for n, client in enumerate(clients)
+            )
+        )
+        assert sum(size * count for size, count in views.batches.items()) == 300
+        assert max(views.batches) > 1, views.batches  # they did share transactions
+        assert len(views.batches) < 300
+        got = {item.id: await views.report(item.id, DayRange()) for item in (first, second)}
+        firsts = {c for n, c in enumerate(clients) if n % 3}
+        seconds = {c for n, c in enumerate(clients) if not n % 3}
+        assert (got[first.id].total_views, got[first.id].unique_ips) == (200, len(firsts))
+        assert (got[second.id].total_views, got[second.id].unique_ips) == (100, len(seconds))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mariadb"])
+async def test_a_view_of_an_unknown_item_fails_alone_in_its_batch(
+    kind: str, tmp_path: Path
+) -> None:
+    async with sqlite_engine(tmp_path) if kind == "sqlite" else mariadb_engine() as engine:
+        media, views = SqlMediaRepository(engine), SqlViewLog(engine)
+        known, gone = a_media(), a_media()  # ``gone`` is never added
+        await media.add(known)
+        outcomes = await asyncio.gather(
+            *(views.record(a_view(known.id, client=f"c{n}")) for n in range(5)),
+            views.record(a_view(gone.id)),
+            *(views.record(a_view(known.id, client=f"d{n}")) for n in range(5)),
+            return_exceptions=True,
+        )
+        assert [type(o).__name__ for o in outcomes] == ["NoneType"] * 5 + ["UnknownMedia"] + [
+            "NoneType"
+        ] * 5
+        assert counts(await views.report(known.id, DayRange()))[:2] == (10, 10)

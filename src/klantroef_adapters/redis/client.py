@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -18,6 +20,69 @@ SOCKET_TIMEOUT = 2.0
 HEALTH_CHECK_INTERVAL = 15
 
 
+_Queued = tuple[tuple[Any, ...], dict[str, Any], "asyncio.Future[Any]"]
+
+
+class PipeliningRedis(Redis):
+    """A client whose commands, issued in the same turn of the event loop, travel
+    to Redis together: one pipeline (not a transaction), one write and one read
+    for all of them, instead of one connection, write and read each.
+
+    Requests served together by one worker (views' rate limits, bearer checks,
+    cache lookups) each wait for their own answer, as before; each command keeps
+    its own reply or error (a script missing from Redis's cache fails alone, and
+    is loaded and run again by the caller as usual). A lone command takes the
+    usual path. Pipelines and pub/sub made from this client are redis-py's own.
+    Nothing is reordered: the commands of one task are issued one after another
+    anyway, and Redis runs a pipeline's commands in order.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._turn: list[_Queued] | None = None
+        self._sending: set[asyncio.Task[None]] = set()
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Any] = loop.create_future()
+        if self._turn is None:
+            self._turn = []
+            loop.call_soon(self._send_turn)  # after every task this turn has resumed
+        self._turn.append((args, options, answer))
+        return await answer
+
+    def _send_turn(self) -> None:
+        commands, self._turn = self._turn or [], None
+        task = asyncio.get_running_loop().create_task(self._send(commands))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, commands: list[_Queued]) -> None:
+        try:
+            if len(commands) == 1:
+                args, options, _ = commands[0]
+                replies: list[Any] = [await super().execute_command(*args, **options)]  # type: ignore[no-untyped-call]
+            else:
+                async with self.pipeline(transaction=False) as pipe:
+                    for args, options, _ in commands:
+                        pipe.execute_command(*args, **options)
+                    replies = await pipe.execute(raise_on_error=False)
+        except BaseException as exc:
+            for _, _, answer in commands:
+                if not answer.done():
+                    answer.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, _, answer), reply in zip(commands, replies, strict=True):
+            if answer.done():
+                continue  # its caller gave up (cancelled)
+            if isinstance(reply, Exception):
+                answer.set_exception(reply)
+            else:
+                answer.set_result(reply)
+
+
 def create_redis(url: str, *, timeout: float = SOCKET_TIMEOUT) -> Redis:
     """A client for ``url`` that gives up quickly: a command waits at most ``timeout``
     seconds for a connection and as long for its answer, so the caller soon learns
@@ -27,9 +92,9 @@ def create_redis(url: str, *, timeout: float = SOCKET_TIMEOUT) -> Redis:
     fresh one, after at most 0.2 s; a timeout is not retried: a server that did
     not answer in time will not answer the retry either, and the wait would
     double. Connects lazily (nothing happens until the first command); raw bytes
-    in and out.
+    in and out. Commands issued together are pipelined (:class:`PipeliningRedis`).
     """
-    return Redis.from_url(
+    return PipeliningRedis.from_url(
         url,
         decode_responses=False,
         socket_timeout=timeout,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, CursorResult, Dialect, make_url
 from sqlalchemy.engine.interfaces import CoreExecuteOptionsParameter
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -122,17 +123,64 @@ def create_engine(
     if "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     waits = timeout if timeout is not None else DEFAULT_TIMEOUT
+    connect_args: dict[str, Any] = {"connect_timeout": max(1, round(waits))}
+    if timeout is None:  # migrations: SQLAlchemy's own transactions, a ping per checkout
+        return create_async_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_recycle=POOL_RECYCLE,
+            pool_timeout=waits,
+            connect_args=connect_args,
+            isolation_level=ISOLATION,
+        )
+    # The served engine: autocommit at the driver, explicit transactions in
+    # BoundedEngine.begin(), a ping only for a connection that sat idle. A read is
+    # then one round trip, and a transaction its statements plus START and COMMIT
+    # (SQLAlchemy's way: a ping, the statements, COMMIT, then a ROLLBACK on return).
+    connect_args["init_command"] = f"SET SESSION TRANSACTION ISOLATION LEVEL {ISOLATION}"
     engine = create_async_engine(
         parsed,
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
-        pool_recycle=280,  # below MariaDB's wait_timeout in any sane setup
+        max_overflow=0,  # an overflow connection is closed at check-in: a connect per burst
+        pool_recycle=POOL_RECYCLE,
         pool_timeout=waits,
-        connect_args={"connect_timeout": max(1, round(waits))},
-        isolation_level="READ COMMITTED",  # fewer gap locks on the hot view upserts
+        connect_args=connect_args,
+        isolation_level="AUTOCOMMIT",
+        skip_autocommit_rollback=True,
+        pool_reset_on_return=None,
     )
-    return engine if timeout is None else BoundedEngine(engine, timeout)
+    event.listen(engine.sync_engine.pool, "checkout", _ping_if_idle)
+    event.listen(engine.sync_engine.pool, "checkin", _note_checkin)
+    return BoundedEngine(engine, timeout)
+
+
+POOL_RECYCLE = 280
+"""Seconds a MySQL/MariaDB connection is reused: below ``wait_timeout`` in any sane setup."""
+ISOLATION = "READ COMMITTED"
+"""Fewer gap locks on the hot view upserts."""
+IDLE_BEFORE_PING = 2.0
+"""A pooled connection unused this long is pinged before it is handed out."""
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that sat in the pool a while (the server may have restarted
+    or a proxy dropped it) and have the pool replace it if the ping fails; a
+    connection in steady use is handed out as is. Runs inside the checkout, in
+    the pool's greenlet, so the driver's ping can be awaited from here."""
+    checked_in = record.info.get("checked_in_at")
+    if checked_in is None or time.monotonic() - checked_in < IDLE_BEFORE_PING:
+        return  # fresh from connect, or in steady use
+    try:
+        dbapi_connection.ping(False)
+    except Exception as exc:
+        raise DisconnectionError("a pooled connection did not answer a ping") from exc
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["checked_in_at"] = time.monotonic()
 
 
 class Deadline:
@@ -193,12 +241,17 @@ class BoundedEngine:
 
     aiomysql has a connect timeout but none for reading an answer: a frozen
     server (a stalled disk, a partition) would hold a request, and its pooled
-    connection, forever. Here the whole block (checkout, connect, pre-ping,
-    statements, commit) runs under one deadline. When it passes, the connection
+    connection, forever. Here the whole block (checkout, connect, a ping if the
+    connection sat idle, statements, commit) runs under one deadline. When it passes, the connection
     is invalidated (closed without a word to the server, whose state for it is
     unknown) rather than rolled back, which would wait on the same silence, and
     :class:`DatabaseTimeout` is raised. The pool then opens a fresh connection
     on the next checkout, so the service recovers by itself once the server answers.
+
+    The engine it wraps runs the driver in autocommit mode (:func:`create_engine`):
+    a ``connect()`` block's reads each stand alone (READ COMMITTED gives a statement
+    no more than that anyway), and ``begin()`` opens an explicit transaction that is
+    committed when the block ends, or rolled back when it raises.
     """
 
     def __init__(self, engine: AsyncEngine, timeout: float) -> None:
@@ -223,36 +276,71 @@ class BoundedEngine:
     @asynccontextmanager
     async def _unit(self, *, begin: bool) -> AsyncIterator[SqlConnection]:
         conn = self._engine.connect()
+        unit = _Unit(conn)
         try:
             async with Deadline(self.timeout):
                 await conn.start()
                 if begin:
-                    await conn.begin()
-                yield conn
-                if begin:
-                    await conn.commit()
+                    await unit.begin()
+                yield unit
+                await unit.commit()
         except TimeoutError as exc:
             await _discard(conn)
             raise DatabaseTimeout(f"the database did not answer within {self.timeout:g} s") from exc
         except Exception:
-            await self._release(conn)  # an answer came: roll back what the block left open
+            # An answer came: roll back what the block left open.
+            await self._release(conn, rollback=unit.in_transaction)
             raise
         except BaseException:
             # Cancelled (a client gone, a caller's own deadline) maybe mid-statement:
             # the connection's state is unknown, and a rollback could wait on a silent server.
             await _discard(conn)
             raise
-        await self._release(conn)
+        await self._release(conn, rollback=False)
 
-    async def _release(self, conn: AsyncConnection) -> None:
-        """Return the connection to the pool (a rollback, if a transaction is open), bounded."""
+    async def _release(self, conn: AsyncConnection, *, rollback: bool) -> None:
+        """Return the connection to the pool, bounded; roll back first if a
+        transaction is open (the driver is in autocommit mode, so SQLAlchemy
+        does not know of the block's explicit transaction)."""
         if conn.sync_connection is None:
             return  # never checked out
         try:
             async with Deadline(self.timeout):
+                if rollback and not conn.invalidated:
+                    await conn.exec_driver_sql("ROLLBACK")
                 await conn.close()
         except TimeoutError:
             await _discard(conn)
+        except Exception as exc:  # the rollback failed: the connection cannot be trusted
+            _log.warning("discarding a connection whose rollback failed: %r", exc)
+            await _discard(conn)
+
+
+class _Unit:
+    """The connection a :class:`BoundedEngine` block gets: SQLAlchemy's, with the
+    transaction made explicit (the driver runs in autocommit mode, so SQLAlchemy
+    sends nothing for ``commit``/``rollback``): ``START TRANSACTION`` when the
+    block begins one, ``COMMIT``/``ROLLBACK`` when asked or when the block ends."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.in_transaction = False
+        self.execute = conn.execute
+        self.run_sync = conn.run_sync
+
+    async def begin(self) -> None:
+        self.in_transaction = True  # before the round trip: a failure must roll back
+        await self._conn.exec_driver_sql("START TRANSACTION")
+
+    async def commit(self) -> None:
+        if self.in_transaction:
+            await self._conn.exec_driver_sql("COMMIT")
+            self.in_transaction = False
+
+    async def rollback(self) -> None:
+        if self.in_transaction:
+            await self._conn.exec_driver_sql("ROLLBACK")
+            self.in_transaction = False
 
 
 async def _discard(conn: AsyncConnection) -> None:

@@ -1,10 +1,11 @@
-"""The view log and its aggregates in SQL: one short transaction per view."""
+"""The view log and its aggregates in SQL: views that arrive together share one transaction."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date
 from typing import Any, TypeAlias, TypeVar
@@ -35,6 +36,7 @@ _CLIENT = bindparam("the_client", type_=views.c.client.type)
 _VIEWED_AT = bindparam("the_time", type_=views.c.viewed_at.type)
 _DAY = bindparam("the_day", type_=view_days.c.day.type)
 _NEW_CLIENTS = bindparam("new_clients", type_=view_totals.c.unique_clients.type)
+_VIEWS = bindparam("the_views", type_=view_days.c.views.type)
 
 # A report: the totals, outer-joined to the days in range (None = open end).
 _ReportQuery: TypeAlias = Select[int, int, date | None, int | None]
@@ -67,18 +69,33 @@ async def run_with_retries(transaction: Callable[[], Awaitable[_T]]) -> _T:
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
+BATCH_LIMIT = 256
+"""Views one transaction holds at most; more wait for the next."""
+
+
 class SqlViewLog:
     """The log row plus three aggregates (per day, per client, totals), kept in step.
 
-    ``record`` is one transaction of four statements whatever the history:
-    the client set's primary key tells whether a client is new, and upserts
-    bump the counters in place, so concurrent views are neither lost nor
-    double-counted. ``report`` is one query over the aggregates. Every
-    statement is built once, for this engine's dialect, with bound parameters.
+    Views are written by group commit: ``record`` queues its view and waits, and
+    one writer takes everything queued so far into one transaction of four
+    statements, whatever the number of views: a multi-row insert into the log,
+    an ``INSERT IGNORE`` of the clients per item (its row count is how many are
+    new), and multi-row upserts that add each day's and each item's counts in
+    place. ``record`` returns only after the commit that holds its view, so a
+    view acknowledged is durable and counted once, and any report read after it
+    includes it. Views that arrive while a transaction is in flight go into the
+    next one: under load a transaction carries many views, alone a view costs
+    what it did on its own. If a batch fails on an unknown item (the media
+    foreign key), its views are written one by one, so only that view fails.
+    ``report`` is one query over the aggregates. Every statement is built once,
+    for this engine's dialect, with bound parameters.
     """
 
-    def __init__(self, engine: SqlEngine) -> None:
+    def __init__(self, engine: SqlEngine, *, batch_limit: int = BATCH_LIMIT) -> None:
+        if batch_limit < 1:
+            raise ValueError("a batch holds at least one view")
         self._engine = engine
+        self._batch_limit = batch_limit
         sqlite = engine.dialect.name == "sqlite"
         self._insert_view = insert(views).values(
             media_id=_MEDIA, client=_CLIENT, viewed_at=_VIEWED_AT
@@ -96,15 +113,19 @@ class SqlViewLog:
             for has_first in (False, True)
             for has_last in (False, True)
         }
+        self._queue: list[tuple[View, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+        self.batches = Counter[int]()
+        """How many transactions carried how many views (for the benchmarks)."""
 
     async def record(self, view: View) -> None:
         if not is_storable_id(view.media_id):
             raise UnknownMedia(view.media_id)
-        async with database_errors():
-            try:
-                await run_with_retries(lambda: self._record_once(view))
-            except IntegrityError as exc:  # the media foreign key
-                raise UnknownMedia(view.media_id) from exc
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((view, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+        await written
 
     async def report(self, media_id: str, days: DayRange) -> Analytics:
         if not is_storable_id(media_id):
@@ -141,19 +162,86 @@ class SqlViewLog:
             return None
         return int(row.total_views or 0)
 
-    async def _record_once(self, view: View) -> None:
-        params: dict[str, Any] = {
-            "the_media": view.media_id,
-            "the_client": view.client,
-            "the_time": to_db_time(view.viewed_at),
-            "the_day": view.viewed_at.astimezone(UTC).date(),
-        }
+    async def _write_queued(self) -> None:
+        """Write what is queued, batch after batch, until the queue is empty."""
+        while self._queue:
+            batch = self._queue[: self._batch_limit]
+            del self._queue[: self._batch_limit]
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[View, asyncio.Future[None]]]) -> None:
+        """One transaction for ``batch``; each waiter learns the outcome. Never raises."""
+        try:
+            async with database_errors():
+                await run_with_retries(lambda: self._record_batch([view for view, _ in batch]))
+        except IntegrityError as exc:  # the media foreign key
+            if len(batch) > 1:
+                for one in batch:  # find the view of an unknown item; write the others
+                    await self._write([one])
+                return
+            _settle(batch, UnknownMedia(batch[0][0].media_id), cause=exc)
+        except Exception as exc:
+            _settle(batch, exc)
+        else:
+            self.batches[len(batch)] += 1
+            _settle(batch, None)
+
+    async def _record_batch(self, batch: list[View]) -> None:
+        rows: list[dict[str, Any]] = [
+            {
+                "the_media": view.media_id,
+                "the_client": view.client,
+                "the_time": to_db_time(view.viewed_at),
+                "the_day": view.viewed_at.astimezone(UTC).date(),
+            }
+            for view in batch
+        ]
+        per_day = Counter(
+            (view.media_id, row["the_day"]) for view, row in zip(batch, rows, strict=True)
+        )
+        per_media = Counter(view.media_id for view in batch)
         async with self._engine.begin() as conn:
-            await conn.execute(self._insert_view, params)
-            added = await conn.execute(self._add_client, params)
-            await conn.execute(self._count_day, params)
-            params["new_clients"] = 1 if added.rowcount > 0 else 0
-            await conn.execute(self._count_total, params)
+            await conn.execute(self._insert_view, rows)
+            new_clients: dict[str, int] = {}
+            for media_id in per_media:
+                clients = [row for row in rows if row["the_media"] == media_id]
+                added = await conn.execute(self._add_client, clients)
+                new_clients[media_id] = max(added.rowcount, 0)
+            await conn.execute(
+                self._count_day,
+                [
+                    {"the_media": media_id, "the_day": day, "the_views": count}
+                    for (media_id, day), count in sorted(per_day.items())
+                ],
+            )
+            await conn.execute(
+                self._count_total,
+                [
+                    {
+                        "the_media": media_id,
+                        "the_views": count,
+                        "new_clients": new_clients[media_id],
+                    }
+                    for media_id, count in sorted(per_media.items())
+                ],
+            )
+
+
+def _settle(
+    batch: list[tuple[View, asyncio.Future[None]]],
+    error: BaseException | None,
+    *,
+    cause: BaseException | None = None,
+) -> None:
+    for _, written in batch:
+        if written.done():  # its request was cancelled; the view is written all the same
+            continue
+        if error is None:
+            written.set_result(None)
+        else:
+            if cause is not None:
+                error.__cause__ = cause
+            written.set_exception(error)
 
 
 def _add_client(*, sqlite: bool) -> Executable:
@@ -166,32 +254,36 @@ def _add_client(*, sqlite: bool) -> Executable:
 
 
 def _count_day(*, sqlite: bool) -> Executable:
-    values = {"media_id": _MEDIA, "day": _DAY, "views": 1}
-    bump = {"views": view_days.c.views + 1}
+    """Add each row's ``views`` to its (item, day) count; rows of a batch are distinct."""
+    values = {"media_id": _MEDIA, "day": _DAY, "views": _VIEWS}
     if sqlite:
-        return (
-            sqlite_insert(view_days)
-            .values(values)
-            .on_conflict_do_update(
-                index_elements=[view_days.c.media_id, view_days.c.day], set_=bump
-            )
+        upsert = sqlite_insert(view_days).values(values)
+        return upsert.on_conflict_do_update(
+            index_elements=[view_days.c.media_id, view_days.c.day],
+            set_={"views": view_days.c.views + upsert.excluded.views},
         )
-    return mysql_insert(view_days).values(values).on_duplicate_key_update(bump)
+    bump = mysql_insert(view_days).values(values)
+    return bump.on_duplicate_key_update(views=view_days.c.views + bump.inserted.views)
 
 
 def _count_total(*, sqlite: bool) -> Executable:
-    values = {"media_id": _MEDIA, "total_views": 1, "unique_clients": _NEW_CLIENTS}
-    bump = {
-        "total_views": view_totals.c.total_views + 1,
-        "unique_clients": view_totals.c.unique_clients + _NEW_CLIENTS,
-    }
+    """Add each row's views and new clients to its item's totals."""
+    values = {"media_id": _MEDIA, "total_views": _VIEWS, "unique_clients": _NEW_CLIENTS}
     if sqlite:
-        return (
-            sqlite_insert(view_totals)
-            .values(values)
-            .on_conflict_do_update(index_elements=[view_totals.c.media_id], set_=bump)
+        upsert = sqlite_insert(view_totals).values(values)
+        new = upsert.excluded
+        return upsert.on_conflict_do_update(
+            index_elements=[view_totals.c.media_id],
+            set_={
+                "total_views": view_totals.c.total_views + new.total_views,
+                "unique_clients": view_totals.c.unique_clients + new.unique_clients,
+            },
         )
-    return mysql_insert(view_totals).values(values).on_duplicate_key_update(bump)
+    bump = mysql_insert(view_totals).values(values)
+    return bump.on_duplicate_key_update(
+        total_views=view_totals.c.total_views + bump.inserted.total_views,
+        unique_clients=view_totals.c.unique_clients + bump.inserted.unique_clients,
+    )
 
 
 def _report_query(*, has_first: bool, has_last: bool) -> _ReportQuery:
