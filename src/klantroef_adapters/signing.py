@@ -20,6 +20,8 @@ MAX_TOKEN_LENGTH = 4096
 ACCESS_AUDIENCE = "klantroef:api"
 STREAM_AUDIENCE = "klantroef:stream"
 MAX_TIMESTAMP = 253_402_300_799  # 9999-12-31T23:59:59Z, the last moment a datetime holds
+VERIFIED_TOKENS = 4096
+"""Tokens whose signature and claims were checked, remembered per codec (a few MB at most)."""
 
 
 class KeyTooShortError(ValueError):
@@ -64,6 +66,7 @@ class _Codec:
         self._issuer = issuer
         self._audience = audience
         self._leeway = leeway
+        self._verified: dict[str, tuple[str, dict[str, Any]]] = {}
 
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": ALGORITHM, "kid": self._ring.current_kid, "typ": "JWT"}
@@ -71,6 +74,21 @@ class _Codec:
         return jwt.encode(header, body, self._signing_key, algorithms=[ALGORITHM])
 
     def verify(self, token: str, now: datetime) -> dict[str, Any]:
+        """The token's claims, if it is genuine and valid at ``now``.
+
+        A token seen before skips the signature and the checks that do not
+        depend on time (remembered: the same string always has the same
+        signature, header and claims); what depends on time (expiry, a retired
+        key's end, a future ``iat``) is checked on every call.
+        """
+        known = self._verified.get(token)
+        if known is None:
+            known = self._verify_new(token, now)
+        kid, claims = known
+        self._check_time(kid, claims, now)
+        return claims
+
+    def _verify_new(self, token: str, now: datetime) -> tuple[str, dict[str, Any]]:
         if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
             raise TokenRejected("invalid")
         try:
@@ -80,10 +98,14 @@ class _Codec:
         kid = decoded.header.get("kid")
         if not isinstance(kid, str) or kid not in self._ring.keys:
             raise TokenRejected("invalid")
-        retired = self._ring.not_after.get(kid)
-        if retired is not None and now.timestamp() >= retired:
-            raise TokenRejected("invalid")
         claims = decoded.claims
+        for name in ("exp", "iat"):
+            moment = claims.get(name)
+            if not isinstance(moment, int) or isinstance(moment, bool):
+                raise TokenRejected("invalid")
+            if not 0 <= moment <= MAX_TIMESTAMP:  # datetime could not hold it
+                raise TokenRejected("invalid")
+        self._check_time(kid, claims, now)
         registry = jwt.JWTClaimsRegistry(
             now=int(now.timestamp()),
             leeway=self._leeway,
@@ -94,22 +116,32 @@ class _Codec:
             iat={"essential": True},
             exp={"essential": True},
         )
-        for name in ("exp", "iat"):
-            moment = claims.get(name)
-            if not isinstance(moment, int) or isinstance(moment, bool):
-                raise TokenRejected("invalid")
-            if not 0 <= moment <= MAX_TIMESTAMP:  # datetime could not hold it
-                raise TokenRejected("invalid")
-        # RFC 7519: valid only *before* exp. Checked first, so expiry has its own code.
-        if now.timestamp() >= claims["exp"] + self._leeway:
-            raise TokenRejected("expired")
         try:
             registry.validate(claims)
         except ExpiredTokenError as exc:
             raise TokenRejected("expired") from exc
         except JoseError as exc:
             raise TokenRejected("invalid") from exc
-        return claims
+        if len(self._verified) >= VERIFIED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest goes
+        self._verified[token] = (kid, claims)
+        return kid, claims
+
+    def _check_time(self, kid: str, claims: dict[str, Any], now: datetime) -> None:
+        moment = now.timestamp()
+        retired = self._ring.not_after.get(kid)
+        if retired is not None and moment >= retired:
+            raise TokenRejected("invalid")
+        # RFC 7519: valid only *before* exp. Checked first, so expiry has its own code.
+        if moment >= claims["exp"] + self._leeway:
+            raise TokenRejected("expired")
+        if claims["iat"] > moment + self._leeway:  # issued in the future: not by us, not yet
+            raise TokenRejected("invalid")
+        not_before = claims.get("nbf")
+        if not_before is not None and (
+            not isinstance(not_before, int | float) or not_before > moment + self._leeway
+        ):
+            raise TokenRejected("invalid")
 
 
 def _at(seconds: int) -> datetime:

@@ -155,3 +155,22 @@ def test_genuine_tokens_with_times_no_datetime_can_hold_are_refused_as_invalid(
     with pytest.raises(TokenRejected) as caught:
         SIGNER.verify_access(token, START)
     assert caught.value.reason == "invalid"
+
+
+def test_a_token_verified_before_is_still_checked_against_the_clock_each_time() -> None:
+    """Verified tokens are remembered; what depends on time is checked every time."""
+    old = KeyRing({"a0": b"o" * 32, "a1": b"a" * 32}, "a0")
+    retired = KeyRing({"a0": b"o" * 32, "a1": b"a" * 32}, "a1", not_after={"a0": 1_767_229_200})
+    claims = access_claims("admin", "t-1", START, timedelta(hours=2))  # 00:00 to 02:00
+    token = JwtSigner(old, STREAM).sign_access(claims)
+    signer = JwtSigner(retired, STREAM)  # the key that signed it is refused from 01:00
+    assert signer.verify_access(token, START) == claims  # remembered from here on
+    assert signer.verify_access(token, START + timedelta(minutes=30)) == claims
+    with pytest.raises(TokenRejected, match="invalid"):  # the retired key's end: 01:00
+        signer.verify_access(token, START + timedelta(hours=1))
+    fresh = JwtSigner(ACCESS, STREAM)
+    assert fresh.verify_access(token := SIGNER.sign_access(claims), START) == claims
+    with pytest.raises(TokenRejected, match="expired"):
+        fresh.verify_access(token, START + timedelta(hours=2))
+    with pytest.raises(TokenRejected, match="invalid"):  # before its iat: not ours to accept
+        fresh.verify_access(token, START - timedelta(minutes=5))
