@@ -61,6 +61,24 @@ class Backend:
         except (OSError, pymysql.err.Error, redis.RedisError) as exc:
             raise BackendUnavailable(f"MariaDB or Redis did not answer: {exc}") from exc
 
+    def view_rows(self, media_id: str) -> int:
+        """How many views of ``media_id`` the ``views`` table holds, read straight from
+        the database (a second reader: SQLite in WAL mode, MariaDB over its socket)."""
+        if self.name == "mariadb-redis":
+            conn = pymysql.connect(host="127.0.0.1", user="root", database=MARIADB_DB)
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM views WHERE media_id = %s", (media_id,))
+                row = cur.fetchone()
+            return int(row[0]) if row else 0
+        lite = sqlite3.connect(self.sqlite_file, timeout=30)
+        try:
+            (count,) = lite.execute(
+                "SELECT COUNT(*) FROM views WHERE media_id = ?", (media_id,)
+            ).fetchone()
+        finally:
+            lite.close()
+        return int(count)
+
     def seed_views(self, media_id: str, views: int, clients: int, days: int = 365) -> None:
         """Write ``views`` views of ``media_id`` over the last ``days`` UTC days, from
         ``clients`` distinct addresses, with the aggregates derived from those rows

@@ -1,9 +1,11 @@
-"""The correctness half of the view case: every acknowledged view is counted, no more."""
+"""The correctness half of the view case: every acknowledged view is counted, no
+more; it survives kill -9 of the server; the view past the rate limit is refused."""
 
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks.client import Client, bearer
@@ -71,3 +73,73 @@ def exact_view_check(fixture: Fixture, media_id: str, path: str, count: int) -> 
         f"exact check: {count} views sent, {acknowledged} acknowledged, "
         f"analytics rose by {after - before}"
     )
+
+
+def durability_check(
+    fixture: Fixture,
+    media_id: str,
+    path: str,
+    count: int,
+    restart: Callable[[], None],
+    logged_rows: Callable[[], int],
+) -> tuple[bool, str]:
+    """A view answered 201 survives ``kill -9``: ``count`` views at once (32 in flight),
+    then ``restart`` (kill -9 of the server's process tree right after the last 201
+    arrived, and a start on the same data and settings); the analytics total and the
+    logged rows (``logged_rows``, read straight from the database) must each have
+    risen by exactly the number acknowledged."""
+    before, rows_before = settled_total(fixture, media_id), logged_rows()
+    acknowledged = post_views(fixture, path, count, workers=32)
+    restart()
+    after, rows_after = total_views(fixture, media_id), logged_rows()
+    ok = after - before == acknowledged == rows_after - rows_before
+    return ok, (
+        f"durability: {count} views sent, {acknowledged} acknowledged, kill -9 of the server "
+        f"right after the last one, restarted: analytics rose by {after - before}, "
+        f"logged rows by {rows_after - rows_before}"
+    )
+
+
+def rate_limit_check(fixture: Fixture, media_id: str, path: str) -> tuple[bool, str]:
+    """One new client sends the limit's worth of views (``q`` of the server's
+    ``RateLimit-Policy``, 30 by default), then one more, all inside the window ``w``:
+    the first ``q`` must be 201, the next 429, and analytics must count exactly ``q``."""
+    rng = random.Random()  # a fresh address in 198.18.0.0/15, which wrk's 10/8 never uses
+    ip = f"198.{rng.randrange(18, 20)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+    before = settled_total(fixture, media_id)
+    client = Client(fixture.base_url)
+    try:
+        started = time.monotonic()
+        first = client.request("POST", path, headers={"x-forwarded-for": ip})
+        limit, window = _policy(first.headers.get("ratelimit-policy", ""))
+        statuses = [first.status] + [
+            client.request("POST", path, headers={"x-forwarded-for": ip}).status
+            for _ in range(limit)
+        ]
+        elapsed = time.monotonic() - started
+    finally:
+        client.close()
+    after = total_views(fixture, media_id)
+    ok = (
+        statuses[:limit] == [201] * limit
+        and statuses[limit] == 429
+        and after - before == limit
+        and elapsed < window
+    )
+    refused = statuses[limit]
+    return ok, (
+        f"rate limit: {limit} views per {window:g} s; from one client in {elapsed:.1f} s: "
+        f"{statuses[:limit].count(201)} of the first {limit} answered 201, view {limit + 1} "
+        f"answered {refused}; analytics rose by {after - before}"
+    )
+
+
+def _policy(header: str) -> tuple[int, float]:
+    """``q`` and ``w`` of a ``RateLimit-Policy`` value such as ``"views";q=30;w=60``."""
+    found: dict[str, str] = {}
+    for part in header.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        found[name] = value
+    if "q" not in found or "w" not in found:
+        raise RuntimeError(f"the view answered no usable RateLimit-Policy: {header!r}")
+    return int(found["q"]), float(found["w"])

@@ -11,7 +11,7 @@ from benchmarks.checks import exact_view_check, settled_total
 from benchmarks.client import bearer
 from benchmarks.procs import RssSampler
 from benchmarks.profiling import start_recording, summarise
-from benchmarks.results import Measurement, Result, judge
+from benchmarks.results import Measurement, Result
 from benchmarks.seed import Fixture
 from benchmarks.uploads import measure_uploads
 from benchmarks.wrk import Load, run_wrk
@@ -28,13 +28,15 @@ class Mode:
     views: int
     uploads: int
     exact_views: int
+    rounds: int = 1
+    durability_views: int = 500
 
     @classmethod
-    def of(cls, quick: bool) -> Mode:
-        """The quick or the full mode."""
+    def of(cls, quick: bool, rounds: int | None = None) -> Mode:
+        """The quick (1 round) or the full mode (3 rounds); ``rounds`` overrides."""
         if quick:
-            return cls("quick", 3, 1, 64 * 1024**2, 100_000, 2, 300)
-        return cls("full", 15, 3, 1024**3, 1_000_000, 3, 2000)
+            return cls("quick", 3, 1, 64 * 1024**2, 100_000, 2, 300, rounds or 1, 200)
+        return cls("full", 15, 3, 1024**3, 1_000_000, 3, 2000, rounds or 3, 500)
 
 
 def measure_wrk(
@@ -64,6 +66,7 @@ def load_of(case: Case, fixture: Fixture) -> tuple[str, Load]:
     if "{stream_token}" in case.path:
         fields["stream_token"] = fixture.stream_token()
     headers = bearer(fixture.token) if case.auth == "bearer" else {}
+    headers |= dict(case.headers)
     load = Load(
         method=case.method,
         headers=headers,
@@ -85,14 +88,19 @@ def run_case(
     media_file: Path,
     profile_to: Path | None,
     upload_ceiling: Callable[[], float] | None = None,
+    label: str = "",
 ) -> None:
-    """Measure ``case`` into ``result`` and judge it; ``profile_to`` adds a py-spy pass.
-    ``upload_ceiling`` (bytes/s of one run) replaces dd between the uploads."""
+    """Measure ``case`` once into a new round of ``result`` (against the round's
+    ``result.ceiling_value``); ``profile_to`` adds a py-spy pass. ``upload_ceiling``
+    (bytes/s of one run) replaces dd between the uploads. ``label`` prefixes this
+    round's notes. Judging waits for every round (``results.judge``)."""
     views_ok: bool | None = None
     if case.driver == "upload":
-        result.measurement = measure_uploads(
+        before = len(result.notes)
+        measurement = measure_uploads(
             fixture, media_file, mode.uploads, pid, result, upload_ceiling
         )
+        result.notes[before:] = [label + note for note in result.notes[before:]]
     else:
         url, load = load_of(case, fixture)
         counted = case.key == "view" and fixture.media is not None
@@ -101,19 +109,22 @@ def run_case(
         def read_total() -> None:
             totals.append(settled_total(fixture, fixture.media or ""))
 
-        result.measurement, statuses = measure_wrk(
+        measurement, statuses = measure_wrk(
             url, load, mode, case.connections, case.metric, pid, read_total if counted else None
         )
         if statuses:
             result.notes.append(
-                f"statuses: {statuses['2xx']} 2xx, {statuses['429']} 429, {statuses['other']} other"
+                f"{label}statuses: {statuses['2xx']} 2xx, {statuses['429']} 429, "
+                f"{statuses['other']} other"
             )
         if counted and statuses:
             read_total()
-            views_ok = _views_add_up(fixture, case, url, mode, statuses["2xx"], totals, result)
+            views_ok = _views_add_up(
+                fixture, case, url, mode, statuses["2xx"], totals, result, label
+            )
         if profile_to is not None:
             profile(url, load, mode, case, pid, profile_to, result)
-    judge(case, result, views_ok)
+    result.add_round(measurement, views_ok)
 
 
 def _views_add_up(
@@ -124,6 +135,7 @@ def _views_add_up(
     acknowledged: int,
     totals: list[int],
     result: Result,
+    label: str = "",
 ) -> bool:
     """Whether analytics counted exactly the views acknowledged.
 
@@ -133,13 +145,13 @@ def _views_add_up(
     """
     extra = totals[1] - totals[0] - acknowledged
     result.notes.append(
-        f"wrk run: {acknowledged} views acknowledged, analytics rose by {totals[1] - totals[0]} "
+        f"{label}wrk run: {acknowledged} views acknowledged, analytics rose by {totals[1] - totals[0]} "
         f"({extra} served after wrk stopped counting; at most {case.connections} allowed)"
     )
     exact, note = exact_view_check(
         fixture, fixture.media or "", url.removeprefix(fixture.base_url), mode.exact_views
     )
-    result.notes.append(note)
+    result.notes.append(label + note)
     return exact and 0 <= extra <= case.connections
 
 

@@ -12,13 +12,17 @@ import matplotlib.pyplot as plt
 
 from benchmarks.results import Result
 
-COLOURS = {"met": "#2e7d32", "not met": "#c62828", "failed": "#6d4c41"}
+COLOURS = {"met": "#2e7d32", "not met": "#c62828", "failed": "#6d4c41", "measured": "#1565c0"}
 
 
 def plot(results: Sequence[Result], path: Path, title: str) -> None:
-    """Two panels: ratio to ceiling with target ticks, and p50/p99 with latency targets."""
+    """Two panels: ratio to ceiling (the median of the rounds, a thin line across
+    their spread) with target ticks, and p50/p99 with latency targets."""
     rows = [r for r in results if r.measurement is not None]
-    labels = [f"{r.key} · {r.backend}" for r in rows]
+    labels = [
+        f"{r.key} · {r.backend}" + (f" · {r.workers} workers" if r.workers > 1 else "")
+        for r in rows
+    ]
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(13, 1.0 + 0.45 * max(1, len(rows))), sharey=True,
         gridspec_kw={"width_ratios": [3, 2]},
@@ -30,6 +34,10 @@ def plot(results: Sequence[Result], path: Path, title: str) -> None:
         target = _min_ratio(r)
         if target is not None:
             left.plot([target, target], [y - 0.4, y + 0.4], color="black", linewidth=2)
+        spread = r.spread("ratio")
+        if spread is not None:  # several rounds: their lowest to highest ratio
+            low, high = spread[0] * 100, spread[1] * 100
+            left.plot([low, high], [y, y], color="#424242", linewidth=1)
         if r.ratio is not None:
             left.text(
                 (r.ratio * 100) + 1, y, f"{r.ratio:.0%} of {r.ceiling}", va="center", fontsize=8

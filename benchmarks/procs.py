@@ -6,6 +6,7 @@ whole tree it spawned (granian's worker, nginx's worker) and nothing else.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -165,6 +166,19 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+    def kill(self) -> None:
+        """``kill -9`` of the whole process tree at once (its process group), no grace;
+        ``start`` may follow, on the same data."""
+        proc, self._proc = self._proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        tree = process_tree(proc.pid)
+        os.killpg(proc.pid, signal.SIGKILL)
+        for pid in tree[1:]:  # any descendant that left the group
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(timeout=10)
 
     def __enter__(self) -> ServerProcess:
         return self

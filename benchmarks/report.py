@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -59,6 +59,38 @@ def _cpu(m: Measurement | None) -> str:
     return f"{total:,.0f} µs ({system / total:.0%} sys)"
 
 
+def _spread(r: Result, pick: str, show: Callable[[float], str]) -> str:
+    found = r.spread(pick)
+    return "" if found is None else f" ({show(found[0])} to {show(found[1])})"
+
+
+def _throughput_cell(r: Result) -> str:
+    m = r.measurement
+    if m is None:
+        return ""
+    scale, unit = (MB, " MB/s") if m.unit == "B/s" else (1.0, " req/s")
+    spread = _spread(r, "value", lambda v: f"{v / scale:,.0f}")
+    return f"{m.value / scale:,.0f}{unit}{spread}"
+
+
+def _latency_cell(r: Result, pick: str) -> str:
+    m = r.measurement
+    value = None if m is None else getattr(m, pick)
+    if value is None:
+        return ""
+    return _ms(value) + _spread(r, pick, _ms)
+
+
+def _ratio_cell(r: Result) -> str:
+    if r.ratio is None:
+        return ""
+    return f"{r.ratio:.0%}{_spread(r, 'ratio', lambda v: f'{v:.0%}')} of {r.ceiling}"
+
+
+def _verdict(r: Result) -> str:
+    return r.status + (f": {'; '.join(r.misses)}" if r.misses else "")
+
+
 def markdown(
     mode: str,
     meta: Mapping[str, Any],
@@ -66,7 +98,15 @@ def markdown(
     results: Sequence[Result],
     plotted: bool = True,
 ) -> str:
-    """The results table, the ceilings, and every note, as Markdown."""
+    """The results table, the exactness checks, the several-workers pass, the
+    ceilings, and every note, as Markdown."""
+    rounds = int(meta.get("rounds", 1))
+    spread = (
+        f"Each figure is the median of {rounds} rounds (the ceilings measured again "
+        "before each), the spread (lowest to highest) in brackets."
+        if rounds > 1
+        else "One round."
+    )
     lines = [
         f"# Benchmark results ({mode} mode)",
         "",
@@ -75,26 +115,43 @@ def markdown(
         f"Python {meta['machine']['python']} · one server worker, wrk on the same machine · "
         f"load average {meta['load_at_start']} at the start, "
         f"{meta['machine']['load_average_1m']} at the end.",
-        "Ratios are to ceilings measured in the same run (below); p50/p99 in ms.",
+        "Ratios are to ceilings measured in the same run (below); p50/p99 in ms. " + spread,
         "",
         "| case | backend | throughput | p50 | p99 | peak RSS (growth) | server CPU/request "
         "| ratio to ceiling | target | verdict |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
-    for r in results:
+    cases = [r for r in results if r.kind == "case" and r.workers == 1]
+    checks = [r for r in results if r.kind == "check"]
+    several = [r for r in results if r.kind == "case" and r.workers > 1]
+    for r in cases:
         m = r.measurement
-        ratio = "" if r.ratio is None else f"{r.ratio:.0%} of {r.ceiling}"
-        verdict = r.status + (f": {'; '.join(r.misses)}" if r.misses else "")
         lines.append(
-            f"| {r.title} | {r.backend} | {throughput(m)} | {_ms(m.p50_ms if m else None)} "
-            f"| {_ms(m.p99_ms if m else None)} | {_rss(m)} | {_cpu(m)} | {ratio} | {r.target} "
-            f"| {verdict} |"
+            f"| {r.title} | {r.backend} | {_throughput_cell(r)} | {_latency_cell(r, 'p50_ms')} "
+            f"| {_latency_cell(r, 'p99_ms')} | {_rss(m)} | {_cpu(m)} | {_ratio_cell(r)} "
+            f"| {r.target} | {_verdict(r)} |"
         )
+    if checks:
+        lines += [
+            "",
+            "## Exactness checks",
+            "",
+            "Run once per backend, right after the view case's first round.",
+            "",
+            "| check | backend | target | what happened | verdict |",
+            "|---|---|---|---|---|",
+        ]
+        for r in checks:
+            seen = "; ".join(r.notes)
+            lines.append(f"| {r.title} | {r.backend} | {r.target} | {seen} | {r.status} |")
+    if several:
+        lines += _several_workers(several, cases)
     lines += [
         "",
         "## Ceilings",
         "",
-        "Measured again before each backend's cases (dd: between the uploads).",
+        "Measured again before each backend's cases, and before each round "
+        "(dd: between the uploads).",
         "",
         "| ceiling | before | figure | p50 | p99 | server CPU/request | what |",
         "|---|---|---:|---:|---:|---:|---|",
@@ -107,11 +164,43 @@ def markdown(
             )
     lines += ["", "## Notes", ""]
     for r in results:
+        if r.kind == "check":
+            continue  # their notes are in their table
+        where = r.backend if r.workers == 1 else f"{r.backend}, {r.workers} workers"
         for note in r.notes:
-            lines.append(f"- {r.key} ({r.backend}): {note}")
+            lines.append(f"- {r.key} ({where}): {note}")
     if plotted:
         lines += ["", "![figures against their ceilings](latest.png)"]
     return "\n".join([*lines, ""])
+
+
+def _several_workers(several: Sequence[Result], single: Sequence[Result]) -> list[str]:
+    """The several-workers pass beside the same cases' one-worker figures."""
+    workers = several[0].workers
+    one = {(r.key, r.backend): r for r in single}
+    lines = [
+        "",
+        f"## {workers} server workers",
+        "",
+        f"`klantroef serve --workers {workers}` on the same data, after the one-worker "
+        "cases; ratios to the same one-worker hello-world ceiling (measured again "
+        "before each round). No targets: the figures to set beside one worker's.",
+        "",
+        f"| case | backend | throughput | p50 | p99 | server CPU/request | ratio to ceiling "
+        f"| one worker | {workers} workers / one | verdict |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in several:
+        m = r.measurement
+        base = one.get((r.key, r.backend))
+        base_m = base.measurement if base else None
+        gain = f"{m.value / base_m.value:.2f}x" if m and base_m and base_m.value else ""
+        lines.append(
+            f"| {r.title} | {r.backend} | {_throughput_cell(r)} | {_latency_cell(r, 'p50_ms')} "
+            f"| {_latency_cell(r, 'p99_ms')} | {_cpu(m)} | {_ratio_cell(r)} "
+            f"| {throughput(base_m)} | {gain} | {_verdict(r)} |"
+        )
+    return lines
 
 
 def write_reports(

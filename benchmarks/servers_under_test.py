@@ -21,12 +21,13 @@ def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
 
 
 def klantroef_server(
-    port: int, env: Mapping[str, str], log: Path, server: str = "granian"
+    port: int, env: Mapping[str, str], log: Path, server: str = "granian", workers: int = 1
 ) -> ServerProcess:
-    """``klantroef serve`` exactly as a user runs it: one worker, loopback, migrations on."""
+    """``klantroef serve`` exactly as a user runs it: one worker (unless ``workers``
+    says more), loopback, migrations on."""
     exe = Path(sys.executable).with_name("klantroef")
     argv = [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--workers", "1", "--server", server]
+    argv += ["--workers", str(workers), "--server", server]
     return ServerProcess(f"klantroef ({server})", argv, clean_env(env), log, REPO)
 
 

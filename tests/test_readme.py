@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks.summary import LATEST, block
 
 from tests.media_samples import media_file
 
@@ -52,3 +55,9 @@ def test_every_setting_the_code_reads_is_in_the_readme_and_env_example() -> None
 
     assert code == variables(table)
     assert code == variables((root / ".env.example").read_text("utf-8"))
+
+
+def test_the_benchmark_table_is_the_latest_full_runs() -> None:
+    # benchmarks.run rewrites it after a full run; python -m benchmarks.summary by hand
+    assert block(json.loads(LATEST.read_text("utf-8"))) in README.read_text("utf-8")
+    assert "(benchmarks/results/latest.png)" in README.read_text("utf-8")

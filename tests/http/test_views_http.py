@@ -15,13 +15,14 @@ import httpx
 import pytest
 from dependency_injector import providers
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
-from klantroef_adapters.sql.tables import view_clients, views
+from klantroef_adapters.sql.tables import view_clients, view_days, view_totals, views
 from klantroef_app.asgi import build_app
 from klantroef_app.container import Container, close
 from klantroef_core.domain.rates import Rate
 from klantroef_core.domain.tokens import StreamClaims
+from klantroef_http.views.routes import no_cache
 from tests.app_support import app_client, migrated_container, signed_in
 from tests.factories import make_media, new_id
 from tests.fakes import FakeClock
@@ -220,6 +221,73 @@ async def test_analytics_read_right_after_a_view_include_it(
     for expected in (1, 2, 3):
         await client.post(f"/media/{media_id}/view", headers=headers)
         assert (await client.get(url, headers=headers)).json()["total_views"] == expected
+
+
+async def test_cache_control_no_cache_reads_the_log_and_caches_that_report(
+    client: Client, container: Container
+) -> None:
+    headers = await signed_in(client)
+    media_id = await add_media(container)
+    url = f"/media/{media_id}/analytics"
+    await client.post(f"/media/{media_id}/view", headers=headers)
+    assert (await client.get(url, headers=headers)).json()["total_views"] == 1
+    # A view written straight into the tables: the analytics cache is not told.
+    day = container.clock().now().date()
+    async with container.engine().begin() as conn:
+        await conn.execute(
+            insert(views).values(
+                media_id=media_id, client="198.51.100.9", viewed_at=container.clock().now()
+            )
+        )
+        await conn.execute(
+            update(view_days)
+            .where(view_days.c.media_id == media_id, view_days.c.day == day)
+            .values(views=view_days.c.views + 1)
+        )
+        await conn.execute(insert(view_clients).values(media_id=media_id, client="198.51.100.9"))
+        await conn.execute(
+            update(view_totals)
+            .where(view_totals.c.media_id == media_id)
+            .values(
+                total_views=view_totals.c.total_views + 1,
+                unique_clients=view_totals.c.unique_clients + 1,
+            )
+        )
+
+    fresh = await client.get(url, headers=headers | {"Cache-Control": "max-age=0, No-Cache"})
+
+    assert fresh.status_code == 200, fresh.text
+    assert (fresh.json()["total_views"], fresh.json()["unique_ips"]) == (2, 2)
+    assert fresh.json()["views_per_day"] == {day.isoformat(): 2}
+    # The fresh report replaced the cached one: a plain read now agrees with it.
+    assert (await client.get(url, headers=headers)).json()["total_views"] == 2
+
+
+@pytest.mark.parametrize(
+    ("value", "fresh"),
+    [
+        ("no-cache", True),
+        ("NO-CACHE", True),
+        ("max-age=0, no-cache", True),
+        ('no-cache="set-cookie"', True),
+        ("no-store", False),
+        ("max-age=0", False),
+        ("", False),
+        (None, False),
+    ],
+)
+def test_which_cache_control_values_ask_for_a_fresh_report(value: str | None, fresh: bool) -> None:
+    assert no_cache(value) is fresh
+
+
+def test_the_openapi_document_describes_the_cache_control_header(
+    container: Container,
+) -> None:
+    schema = build_app(container).openapi_schema.to_schema()
+    parameters = schema["paths"]["/media/{media_id}/analytics"]["get"]["parameters"]
+    header = next(p for p in parameters if p["in"] == "header")
+    assert header["name"].lower() == "cache-control"
+    assert "no-cache" in header["description"]
 
 
 async def test_views_per_day_split_at_utc_midnight_and_narrowed_by_from_and_to(

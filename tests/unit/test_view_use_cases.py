@@ -247,6 +247,30 @@ async def test_a_cached_report_is_served_until_the_next_view_and_never_after() -
     assert world.views.reports == 2
 
 
+async def test_a_fresh_read_comes_from_the_log_and_is_cached_as_a_miss_is() -> None:
+    world = World()
+    media_id = await world.new_media()
+    await world.record(media_id, IP)
+    cached = await world.analytics(media_id, EVERYTHING)
+    assert world.views.reports == 1
+    # A view the cache never heard of: straight into the log, no invalidation.
+    await world.views.record(View(media_id, OTHER_IP, BEFORE_MIDNIGHT))
+
+    assert await world.analytics(media_id, EVERYTHING) == cached  # from the cache
+    fresh = await world.analytics(media_id, EVERYTHING, fresh=True)
+    assert (fresh.total_views, fresh.unique_ips) == (2, 2)
+    assert world.views.reports == 2
+
+    again = await world.analytics(media_id, DayRange(BEFORE_MIDNIGHT.date(), None))
+    assert again.total_views == 2  # the fresh report was stored
+    assert world.views.reports == 2
+
+
+async def test_a_fresh_read_of_an_unknown_item_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        await World().analytics("no-such-media", EVERYTHING, fresh=True)
+
+
 async def test_a_report_computed_while_a_view_lands_is_not_kept_as_current() -> None:
     world = World()
     media_id = await world.new_media()

@@ -154,16 +154,22 @@ class GetAnalytics:
 
     Only whole reports are cached (one entry per media item); a ``from``/``to``
     request is sliced from the whole one, so arbitrary ranges cannot fill the cache.
+
+    ``fresh=True`` (an admin's ``Cache-Control: no-cache``) never serves a cached
+    report: the report is read from the log, then stored as a miss stores it. The
+    lookup still runs, for the generation the store is made under.
     """
 
     media: MediaRepository
     views: ViewLog
     cache: AnalyticsCache
 
-    async def __call__(self, media_id: str, days: DayRange = ALL_DAYS) -> Analytics:
-        return (await self._whole(media_id)).narrowed(days)
+    async def __call__(
+        self, media_id: str, days: DayRange = ALL_DAYS, *, fresh: bool = False
+    ) -> Analytics:
+        return (await self._whole(media_id, fresh=fresh)).narrowed(days)
 
-    async def _whole(self, media_id: str) -> Analytics:
+    async def _whole(self, media_id: str, *, fresh: bool = False) -> Analytics:
         # A hit needs no media lookup: deleting media invalidates its reports.
         try:
             found = await self.cache.lookup(media_id, ALL_DAYS)
@@ -171,7 +177,7 @@ class GetAnalytics:
             logger.warning("analytics cache unreachable; reading the log: %s", exc.detail)
             await require_media(self.media, media_id)
             return await self.views.report(media_id, ALL_DAYS)
-        if found.report is not None:
+        if found.report is not None and not fresh:
             return found.report
         await require_media(self.media, media_id)
         generation = found.generation

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, Response, get, post
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
 from klantroef_core.domain.views import DayRange
@@ -77,8 +77,29 @@ async def analytics(
     last: Annotated[
         date | None, QueryParameter(name="to", description="last UTC day (YYYY-MM-DD)")
     ] = None,
+    cache_control: Annotated[
+        str | None,
+        HeaderParameter(
+            name="cache-control",
+            description="`no-cache` reads the report from the view log, not the "
+            "analytics cache (the fresh report is cached after)",
+        ),
+    ] = None,
 ) -> AnalyticsOut:
-    return AnalyticsOut.of(await get_analytics(media_id, DayRange(first, last)))
+    days = DayRange(first, last)
+    return AnalyticsOut.of(await get_analytics(media_id, days, fresh=no_cache(cache_control)))
+
+
+def no_cache(cache_control: str | None) -> bool:
+    """Whether a ``Cache-Control`` value holds the ``no-cache`` directive (any case,
+    among others, with or without a field list: ``no-cache="x"`` counts too)."""
+    if not cache_control:
+        return False
+    for directive in cache_control.split(","):
+        name = directive.partition("=")[0].strip().lower()
+        if name == "no-cache":
+            return True
+    return False
 
 
 view_routes = [record_view, analytics]
