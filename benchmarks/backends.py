@@ -15,7 +15,7 @@ import redis
 
 # Overridable, so runs side by side (or beside other users of the servers) keep apart.
 MARIADB_DB = os.environ.get("BENCH_MARIADB_DB", "klantroef_bench")
-MARIADB_URL = f"mysql+aiomysql://root@127.0.0.1:3306/{MARIADB_DB}"
+MARIADB_URL = f"mysql+asyncmy://root@127.0.0.1:3306/{MARIADB_DB}"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 NAMES = ("sqlite", "mariadb-redis", "sqlite-s3")
 BOTH = ("sqlite", "mariadb-redis")  # what "--backend both" runs

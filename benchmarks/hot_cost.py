@@ -5,7 +5,8 @@ The app is built as a ``klantroef serve`` worker builds it, and each route is dr
 ``--concurrency`` tasks calling the ASGI app directly (each view from its own client
 address), so batching and pipelining show as they would under load. Reported per
 request: the process's CPU time (user + system, so fairly steady on a busy machine),
-the round trips to MariaDB (commands aiomysql sent) and to Redis (socket writes).
+the round trips to MariaDB (commands sent, counted with ``mysql+aiomysql://`` only:
+asyncmy's connection cannot be wrapped) and to Redis (socket writes).
 Use it to compare versions of a hot path; the wrk harness (``benchmarks.run``) gives
 the figures against the ceilings.
 """
@@ -34,7 +35,7 @@ CREDENTIALS = {"email": "bench@example.com", "password": "correct horse battery"
 _HEAD = playable_head(4120)
 MP4 = _HEAD + bytes(4120 - len(_HEAD))
 MARIADB = os.environ.get(
-    "KLANTROEF_BENCH_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306/klantroef_hotcost"
+    "KLANTROEF_BENCH_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306/klantroef_hotcost"
 )
 REDIS = os.environ.get("KLANTROEF_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 

@@ -41,7 +41,7 @@ from klantroef_core.domain.media import Media, MediaType
 from klantroef_core.domain.rates import Rate
 from klantroef_core.use_cases.views import ALL_DAYS
 
-DEFAULT_URL = "mysql+aiomysql://root@127.0.0.1:3306/klantroef_shared_bench"
+DEFAULT_URL = "mysql+asyncmy://root@127.0.0.1:3306/klantroef_shared_bench"
 HITS = 2_000
 VIEWS = 2_000
 READS = 200

@@ -179,7 +179,7 @@ class OwnMariaDB(OwnServer):
 
     @property
     def url(self) -> str:
-        return f"mysql+aiomysql://root@127.0.0.1:{self.port}/{self.database}"
+        return f"mysql+asyncmy://root@127.0.0.1:{self.port}/{self.database}"
 
     def install(self) -> None:
         subprocess.run(

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import pytest
 
 MARIADB_URL = os.environ.get(
-    "KLANTROEF_TEST_MARIADB_URL", "mysql+aiomysql://root@127.0.0.1:3306/klantroef_test"
+    "KLANTROEF_TEST_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306/klantroef_test"
 )
 REDIS_URL = os.environ.get("KLANTROEF_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -147,7 +147,7 @@ def test_the_app_accepts_the_shared_settings_and_they_agree_with_the_services() 
     environment = {k: str(v) for k, v in services["app"]["environment"].items()}
     settings = Settings.from_env(environment)
     check_workers(settings, 2)  # what several processes need: shared state, no SQLite
-    assert settings.database_url.startswith("mysql+aiomysql://")
+    assert settings.database_url.startswith("mysql+asyncmy://")
     assert settings.redis_url is not None
     assert settings.s3 is not None
     assert settings.s3.endpoint == "http://s3:8333"
@@ -157,7 +157,7 @@ def test_the_app_accepts_the_shared_settings_and_they_agree_with_the_services() 
     )
 
     mariadb = services["mariadb"]["environment"]
-    url = f"mysql+aiomysql://{mariadb['MARIADB_USER']}:{mariadb['MARIADB_PASSWORD']}@mariadb:3306/{mariadb['MARIADB_DATABASE']}"
+    url = f"mysql+asyncmy://{mariadb['MARIADB_USER']}:{mariadb['MARIADB_PASSWORD']}@mariadb:3306/{mariadb['MARIADB_DATABASE']}"
     assert settings.database_url == url
     identities = json.loads(document["configs"]["s3-identities"]["content"])
     keys = identities["identities"][0]["credentials"][0]

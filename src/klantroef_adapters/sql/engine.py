@@ -1,7 +1,8 @@
 """Engines for SQLite (the embedded default) and MySQL/MariaDB, tuned for each.
 
 SQLite runs inline on the event loop (``inline_sqlite.InlineSqliteEngine``);
-MySQL/MariaDB through aiomysql's ``AsyncEngine``. The adapters see either
+MySQL/MariaDB through SQLAlchemy's ``AsyncEngine`` over asyncmy (``mysql+asyncmy://``,
+and what a bare ``mysql://`` or ``mariadb://`` gets) or aiomysql (``mysql+aiomysql://``). The adapters see either
 through :class:`SqlEngine`, the part of ``AsyncEngine`` they use.
 """
 
@@ -120,6 +121,8 @@ def create_engine(
         )
         event.listen(sync_engine, "connect", _sqlite_pragmas)
         return InlineSqliteEngine(sync_engine)
+    if parsed.drivername in {"mysql", "mariadb"}:  # no driver named: the fast one
+        parsed = parsed.set(drivername="mysql+asyncmy")
     if "charset" not in parsed.query:
         parsed = parsed.update_query_dict({"charset": "utf8mb4"})
     waits = timeout if timeout is not None else DEFAULT_TIMEOUT
