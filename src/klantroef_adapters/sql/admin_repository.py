@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import exists, insert, select, update
+from sqlalchemy import bindparam, exists, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from klantroef_adapters.sql.engine import SqlEngine, database_errors, from_db_time, to_db_time
@@ -29,6 +29,13 @@ def _values(admin: Admin) -> dict[str, Any]:
         "password_hash": admin.password_hash,
         "created_at": to_db_time(admin.created_at),
     }
+
+
+# Built once: building and cache-keying a select per call cost more than running it.
+_BY_ID = select(admins).where(admins.c.id == bindparam("the_id", type_=admins.c.id.type))
+_BY_EMAIL = select(admins).where(
+    admins.c.email == bindparam("the_email", type_=admins.c.email.type)
+)
 
 
 class SqlAdminRepository:
@@ -61,13 +68,12 @@ class SqlAdminRepository:
 
     async def get(self, admin_id: str) -> Admin | None:
         async with database_errors(), self._engine.connect() as conn:
-            row = (await conn.execute(select(admins).where(admins.c.id == admin_id))).first()
+            row = (await conn.execute(_BY_ID, {"the_id": admin_id})).first()
         return _row_to_admin(row) if row else None
 
     async def get_by_email(self, email: Email) -> Admin | None:
         async with database_errors(), self._engine.connect() as conn:
-            query = select(admins).where(admins.c.email == email.value)
-            row = (await conn.execute(query)).first()
+            row = (await conn.execute(_BY_EMAIL, {"the_email": email.value})).first()
         return _row_to_admin(row) if row else None
 
     async def any_exist(self) -> bool:
