@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import sys
 import tempfile
 import time
@@ -37,6 +38,8 @@ MP4 = _HEAD + bytes(4120 - len(_HEAD))
 MARIADB = os.environ.get(
     "KLANTROEF_BENCH_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306/klantroef_hotcost"
 )
+MIB = 1024 * 1024
+BIG = 64 * MIB
 REDIS = os.environ.get("KLANTROEF_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
@@ -94,15 +97,25 @@ def _scope(method: str, path: str, query: bytes, n: int, headers: list[tuple[byt
 
 
 async def _call(app: Any, scope: Any) -> int:
+    """One request: its (empty) body, then a disconnect once the whole answer is sent."""
     status = 0
+    asked = False
+    answered = asyncio.Event()
 
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await answered.wait()
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         nonlocal status
         if message["type"] == "http.response.start":
             status = message["status"]
+        elif not message.get("more_body", False):
+            answered.set()
 
     await app(scope, receive, send)
     return status
@@ -154,6 +167,17 @@ async def main(settings: Any, requests: int, concurrency: int, cases: list[str])
         link = (await client.get(f"/media/{media}/stream-url", headers=auth)).json()
         query = link["url"].split("?", 1)[1].encode()
         bearer = [(b"authorization", f"Bearer {token}".encode())]
+        big = playable_head(BIG) + os.urandom(BIG - len(playable_head(BIG)))
+        files = {"file": ("big.mp4", big, "video/mp4")}
+        big_id = (await client.post("/media", headers=auth, files=files)).json()["id"]
+        big_link = (await client.get(f"/media/{big_id}/stream-url", headers=auth)).json()
+        big_query = big_link["url"].split("?", 1)[1].encode()
+        offsets = random.Random(7)
+
+        def ranged(n: int) -> Any:
+            start = offsets.randrange(0, BIG - MIB)
+            header = (b"range", f"bytes={start}-{start + MIB - 1}".encode())
+            return _scope("GET", f"/media/{big_id}/stream", big_query, n, [header])
 
         routes: dict[str, Callable[[int], Awaitable[int]]] = {
             "view": lambda n: _call(app, _scope("POST", f"/media/{media}/view", query, n, [])),
@@ -162,6 +186,7 @@ async def main(settings: Any, requests: int, concurrency: int, cases: list[str])
             "analytics_hit": lambda n: _call(
                 app, _scope("GET", f"/media/{media}/analytics", b"", n, bearer)
             ),
+            "range": lambda n: _call(app, ranged(n)),
         }
         for name in cases:
             await _drive(name, requests, concurrency, routes[name])

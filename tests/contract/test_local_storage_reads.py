@@ -43,8 +43,12 @@ def test_a_cached_read_returns_the_bytes_or_none(tmp_path: Path) -> None:
     path.write_bytes(b"0123456789")
     fd = os.open(path, os.O_RDONLY)
     try:
-        cached = _read_cached(fd, 4, 3)
+        scratch = bytearray(8)
+        cached = _read_cached(fd, 4, 3, scratch)
         assert cached in (b"3456", None)  # None only where RWF_NOWAIT is not offered
-        assert _read_cached(fd, 4, 10) is None  # at the end: pread tells
+        assert _read_cached(fd, 4, 10, scratch) is None  # at the end: pread tells
+        again = _read_cached(fd, 3, 0, scratch)  # the scratch is reused, the bytes are not
+        assert again in (b"012", None)
+        assert cached in (b"3456", None)
     finally:
         os.close(fd)

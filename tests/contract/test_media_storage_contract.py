@@ -34,7 +34,9 @@ class TestInMemoryMediaStorage(MediaStorageContract):
 class TestLocalMediaStorage(MediaStorageContract):
     @pytest.fixture
     async def adapter(self, tmp_path: Path, read_chunk: int) -> LocalMediaStorage:
-        return LocalMediaStorage(tmp_path / "media", write_buffer=4096, read_chunk=read_chunk)
+        return LocalMediaStorage(
+            tmp_path / "media", write_buffer=4096, read_chunk=read_chunk, whole_range=0
+        )
 
     @pytest.fixture
     def leftovers(self, adapter: LocalMediaStorage) -> Leftovers:
@@ -154,3 +156,20 @@ async def test_a_media_folder_that_cannot_be_used_is_unavailable(tmp_path: Path)
         await storage.save("blob", chunks_of(DATA))
 
     assert caught.value.code == "storage_unavailable"
+
+
+async def test_a_short_range_comes_whole_and_a_long_one_in_chunks(tmp_path: Path) -> None:
+    """A player's seek (up to 1 MiB) is one read and one message; longer ranges stream."""
+    storage = LocalMediaStorage(tmp_path / "media")
+    data = bytes(range(256)) * (3 * 4096 + 7)  # 3 MiB and a little
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield data
+
+    await storage.save("blob", chunks())
+    short = [chunk async for chunk in storage.read_range("blob", 5, 5 + 1024 * 1024 - 1)]
+    assert [len(chunk) for chunk in short] == [1024 * 1024]
+    assert short[0] == data[5 : 5 + 1024 * 1024]
+    long = [chunk async for chunk in storage.read_range("blob", 5, 5 + 1024 * 1024)]
+    assert max(len(chunk) for chunk in long) == 64 * 1024
+    assert b"".join(long) == data[5 : 5 + 1024 * 1024 + 1]

@@ -60,8 +60,8 @@ async def test_a_whole_file_get_is_handed_to_the_server_by_path(
 
 @pytest.mark.parametrize(
     ("headers", "pathsend"),
-    [({"range": "bytes=100-199999"}, True), ({}, False)],
-    ids=["a range", "a server without pathsend"],
+    [({"range": "bytes=100-2000099"}, True), ({}, False)],
+    ids=["a range longer than 1 MiB", "a server without pathsend"],
 )
 async def test_otherwise_the_bytes_are_streamed_in_chunks(
     served: tuple[Litestar, str, Path], headers: dict[str, str], pathsend: bool
@@ -75,9 +75,22 @@ async def test_otherwise_the_bytes_are_streamed_in_chunks(
     chunks = [m["body"] for m in exchange.bodies]
     assert len(chunks) > 2
     assert max(len(chunk) for chunk in chunks) <= 64 * 1024
-    expected = DATA[100:200_000] if headers else DATA
+    expected = DATA[100:2_000_100] if headers else DATA
     assert b"".join(chunks) == expected
     assert exchange.bodies[-1]["more_body"] is False
+
+
+async def test_a_range_up_to_1_mib_goes_out_as_one_message(
+    served: tuple[Litestar, str, Path],
+) -> None:
+    app, url, _ = served
+    exchange = Exchange()
+
+    await call(app, scope_for("GET", url, {"range": "bytes=100-199999"}, pathsend=True), exchange)
+
+    assert exchange.bodies == [
+        {"type": "http.response.body", "body": DATA[100:200_000], "more_body": False}
+    ]
 
 
 async def test_head_sends_no_file_even_with_pathsend(served: tuple[Litestar, str, Path]) -> None:

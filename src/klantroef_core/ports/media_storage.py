@@ -26,7 +26,8 @@ class MediaStorage(Protocol):
       read back unchanged; an empty blob can be stored.
     - ``read_range`` yields exactly the bytes ``start`` to ``end`` inclusive, in
       chunks no larger than the store's read chunk (never the whole blob at once),
-      stopping at the last byte when ``end`` lies past it.
+      stopping at the last byte when ``end`` lies past it. A store may hand on a
+      short range (at most its own bound, 1 MiB for local files) as one chunk.
     - Reading a key with no blob raises :class:`~klantroef_core.errors.BlobMissing`
       on first iteration.
     - Writes are atomic: a blob is invisible until its last chunk arrived; a save

@@ -142,6 +142,7 @@ class MediaBody(ASGIResponse):
         )
         self._path = path
         self._chunks = chunks
+        self._length = int(plan.headers.get("content-length", "0"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -157,6 +158,11 @@ class MediaBody(ASGIResponse):
         if self._chunks is None:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
+        first = await anext(self._chunks, b"")
+        if len(first) >= self._length:  # a short range comes whole: one message, no watcher
+            await send({"type": "http.response.body", "body": first, "more_body": False})
+            return
+        await send({"type": "http.response.body", "body": first, "more_body": True})
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self._send_chunks, send, self._chunks, tasks.cancel_scope)
             while (await receive())["type"] != "http.disconnect":
