@@ -40,7 +40,7 @@ from benchmarks.summary import write_readme
 from benchmarks.tools import ensure_tools, free_port
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PROFILED = frozenset({"auth_me", "view", "analytics_miss", "range"})
+PROFILED = frozenset({"auth_me", "view", "analytics_hit", "analytics_miss", "range", "media_get"})
 S3_BUCKET = "klantroef-bench"
 DIRECT_KEY = "direct/media.mp4"  # the direct GETs' object: the same file, uploaded directly
 WORKERS_CASES = ("view", "media_get", "analytics_hit")  # the --workers pass (MariaDB + Redis)
