@@ -18,13 +18,13 @@ import pytest
 from klantroef_adapters.sql.engine import create_engine
 from klantroef_adapters.sql.upload_leases import SqlUploadLeases
 from klantroef_adapters.storage.leases import InMemoryUploadLeases, UploadLeases, held
-from klantroef_adapters.storage.s3 import MIB
+from klantroef_adapters.storage.s3 import MIB, S3MediaStorage
 from klantroef_adapters.storage.s3_partial_uploads import S3PartialUploads, part_size_for
 from klantroef_adapters.testing.partial_uploads import failing_after, new_id
-from klantroef_core.errors import UploadBusy
+from klantroef_core.errors import BlobMissing, Unavailable, UploadBusy
 from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
 from tests.fakes import FakeClock
-from tests.seaweedfs import BucketListing, list_bucket
+from tests.seaweedfs import BucketListing, list_bucket, spare_ports
 from tests.services import MARIADB_URL
 from tests.sql_engines import mariadb_engine, sqlite_engine
 
@@ -237,3 +237,56 @@ async def test_a_held_claim_is_renewed_while_its_holder_works() -> None:
         await asyncio.sleep(0.2)  # three lifetimes
         lease.check()
         assert not await store.claim("u1", "other", 0.06)
+
+
+class _ForgetfulLeases(InMemoryUploadLeases):
+    """Claims that are lost at the first renewal (as when another host took one over)."""
+
+    async def renew(self, name: str, holder: str, seconds: float) -> bool:
+        return False
+
+
+@pytest.mark.seaweedfs
+async def test_an_append_whose_claim_was_lost_stops_before_writing_on(
+    s3_storage: S3StorageUnderTest,
+) -> None:
+    uploads = S3PartialUploads(s3_storage, _ForgetfulLeases(), part_size=PART, lease_seconds=0.03)
+    upload = new_id()
+    await uploads.create(upload)
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield DATA[:100]
+        await asyncio.sleep(0.1)  # three lifetimes: the renewal has failed by now
+        yield DATA[100:200]
+
+    with pytest.raises(UploadBusy):
+        await uploads.append(upload, 0, slow())
+    with pytest.raises(BlobMissing):  # nothing was written
+        await uploads.append(upload, 1, pieces(b"x", 1))
+    await uploads.discard(upload)
+
+
+async def test_every_call_to_an_unreachable_store_is_unavailable() -> None:
+    (port,) = spare_ports(1)  # nothing listens there
+    storage = S3MediaStorage(
+        "bucket",
+        endpoint=f"http://127.0.0.1:{port}",
+        access_key_id="k",
+        secret_access_key="s",
+        connect_timeout=1,
+        read_timeout=1,
+        max_attempts=1,
+    )
+    uploads = S3PartialUploads(storage, InMemoryUploadLeases())
+    try:
+        for call in (
+            uploads.create("u1"),
+            uploads.append("u1", 0, pieces(b"x", 1)),
+            uploads.discard("u1"),
+            digest_of(uploads, "u1", 1),
+        ):
+            with pytest.raises(Unavailable) as caught:
+                await call
+            assert caught.value.code == "storage_unavailable"
+    finally:
+        await storage.close()
