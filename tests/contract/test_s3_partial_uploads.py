@@ -24,7 +24,7 @@ from klantroef_adapters.testing.partial_uploads import failing_after, new_id
 from klantroef_core.errors import BlobMissing, Unavailable, UploadBusy
 from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
 from tests.fakes import FakeClock
-from tests.seaweedfs import BucketListing, list_bucket, spare_ports
+from tests.seaweedfs import BucketListing, list_bucket, object_sizes, spare_ports
 from tests.services import MARIADB_URL
 from tests.sql_engines import mariadb_engine, sqlite_engine
 
@@ -89,21 +89,53 @@ async def test_appends_of_any_size_become_whole_parts_and_one_object(
 
 @pytest.mark.seaweedfs
 async def test_an_append_is_cut_back_to_where_the_last_one_started_across_a_part(
-    uploads: S3PartialUploads,
+    uploads: S3PartialUploads, s3_storage: S3StorageUnderTest
 ) -> None:
     """The caller recorded 3 MiB, the store took 16 (parts 1 to 3 sent, the advance
-    lost): the next append from 3 MiB replaces what came after, and the parts past
-    its end are left out of the finished object."""
+    lost): the next append from 3 MiB rebuilds part 1 from the tail it kept, and the
+    part past its end is left out of the finished object.
+
+    A client resends the same bytes of the same file past the recorded offset, so a
+    part is only ever replaced by the same bytes (S3 keeps the last upload of a part
+    number; SeaweedFS may complete with either).
+    """
+    data = DATA + DATA[: 5 * MIB]
     upload = new_id()
     await uploads.create(upload)
-    await uploads.append(upload, 0, pieces(DATA[: 3 * MIB], MIB))
-    assert await uploads.append(upload, 3 * MIB, pieces(b"x" * (13 * MIB), MIB)) == 16 * MIB
+    await uploads.append(upload, 0, pieces(data[: 3 * MIB], MIB))
+    assert await uploads.append(upload, 3 * MIB, pieces(data[3 * MIB : 16 * MIB], MIB)) == (
+        16 * MIB
+    )
 
-    again = DATA[3 * MIB : 6 * MIB]
-    assert await uploads.append(upload, 3 * MIB, pieces(again, MIB)) == 6 * MIB
+    assert await uploads.append(upload, 3 * MIB, pieces(data[3 * MIB : 10 * MIB], MIB)) == (
+        10 * MIB
+    )
 
-    expected = DATA[: 3 * MIB] + again
-    assert await digest_of(uploads, upload, 6 * MIB) == hashlib.sha256(expected).hexdigest()
+    assert (
+        await digest_of(uploads, upload, 10 * MIB) == hashlib.sha256(data[: 10 * MIB]).hexdigest()
+    )
+    folder = uploads.folder(upload)
+    sizes = await object_sizes(s3_storage.server, S3_TEST_BUCKET, folder)
+    assert sizes[folder + "data"] == 10 * MIB
+    await uploads.discard(upload)
+
+
+@pytest.mark.seaweedfs
+async def test_an_empty_append_inside_a_part_keeps_its_offset_and_cuts_off_the_rest(
+    uploads: S3PartialUploads,
+) -> None:
+    upload = new_id()
+    await uploads.create(upload)
+    await uploads.append(upload, 0, pieces(DATA[: 6 * MIB], MIB))  # part 1 and a 1 MiB tail
+
+    assert await uploads.append(upload, 6 * MIB, pieces(b"", 1)) == 6 * MIB
+    assert await uploads.append(upload, 5 * MIB + 10, pieces(b"", 1)) == 5 * MIB + 10
+
+    with pytest.raises(BlobMissing):  # the bytes past the offset are gone
+        await digest_of(uploads, upload, 6 * MIB)
+    assert await digest_of(uploads, upload, 5 * MIB + 10) == (
+        hashlib.sha256(DATA[: 5 * MIB + 10]).hexdigest()
+    )
     await uploads.discard(upload)
 
 

@@ -20,7 +20,11 @@ and writes what is left over as the tail of its last block. Nothing an earlier
 state needs is overwritten before the caller records the new offset: parts past
 the offset are replaced by the next append, and ``tail-k`` stays until an append
 starts past block ``k``. So an append can be cut back to where it started, which
-is all the use case asks of ``PartialUploads`` (its offset never goes back).
+is all the use case asks of ``PartialUploads`` (its offset never goes back). A
+part number uploaded again replaces the earlier part (S3's rule); in tus it is
+only ever uploaded again with the same bytes (a client resends its file from the
+recorded offset), so a store that may complete with either copy (SeaweedFS
+keeps both) still assembles the right file.
 
 Of two appends at the same time, on any hosts, the second is refused with
 :class:`~klantroef_core.errors.UploadBusy` by a claim in ``leases`` (shared, renewed
@@ -207,11 +211,18 @@ class S3PartialUploads:
                 await self._put_part(s3, folder, state.upload_id, block + 1, part)
                 block += 1
         lease.check()
-        end = block * self.part_size + len(pending)
-        if pending or state.tails.get(block, 0) != len(pending):
-            if not loaded:  # no bytes came, but the tail holds more than the offset
-                pending += await self._get(s3, folder + f"{TAIL}{first}", kept)
-            await self._put(s3, folder + f"{TAIL}{block}", bytes(pending))
+        if not loaded:  # no bytes came, and the offset is inside block ``first``
+            if state.tails[first] > kept:  # what a failed advance left: cut it off
+                await self._put(
+                    s3,
+                    f"{folder}{TAIL}{first}",
+                    await self._get(s3, f"{folder}{TAIL}{first}", kept),
+                )
+            end = offset
+        else:
+            end = block * self.part_size + len(pending)
+            if pending or state.tails.get(block, 0):  # an empty one cuts off a longer tail
+                await self._put(s3, f"{folder}{TAIL}{block}", bytes(pending))
         # Tails neither the old offset nor the new one can need again.
         stale = [f"{folder}{TAIL}{b}" for b in state.tails if b not in {first, block}]
         if stale:
