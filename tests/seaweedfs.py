@@ -276,6 +276,23 @@ async def list_bucket(server: SeaweedS3, bucket: str, prefix: str) -> BucketList
     )
 
 
+async def object_sizes(server: SeaweedS3, bucket: str, prefix: str) -> dict[str, int]:
+    """Every object under ``prefix`` (up to 1,000) and its size, with a client of its own."""
+    from aiobotocore.session import get_session
+
+    global _session  # noqa: PLW0603 - one parse of the S3 model per process
+    _session = _session or get_session()
+    async with _session.create_client(
+        "s3",
+        endpoint_url=server.endpoint,
+        region_name=server.region,
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+    ) as client:
+        objects = await client.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return {entry["Key"]: entry.get("Size", 0) for entry in objects.get("Contents", [])}
+
+
 def presigned_expiry(url: str) -> datetime:
     """When the store stops honouring ``url``: its signing date plus its lifetime."""
     query = parse_qs(urlsplit(url).query)

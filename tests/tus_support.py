@@ -61,7 +61,8 @@ def sha256_of(path: Path) -> str:
 
 
 def partials_dir(data_dir: Path, *, s3: bool = False) -> Path:
-    """Where a server keeps unfinished uploads: its media folder's, or on S3 its data folder's."""
+    """Where a server keeps unfinished uploads on disk: its media folder's; on S3 its data
+    folder's is where older versions kept them (swept at start; today they wait in the bucket)."""
     return data_dir / "uploads" if s3 else data_dir / "media" / ".uploads"
 
 

@@ -51,8 +51,10 @@ from klantroef_adapters.sql.engine import SqlEngine, create_engine, is_sqlite
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
 from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
+from klantroef_adapters.sql.upload_leases import SqlUploadLeases
 from klantroef_adapters.sql.upload_sessions import SqlUploadSessions
 from klantroef_adapters.sql.view_log import SqlViewLog
+from klantroef_adapters.storage.leases import InMemoryUploadLeases, UploadLeases
 from klantroef_adapters.storage.local import LocalMediaStorage
 from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
 from klantroef_adapters.system import SystemClock, UuidGenerator
@@ -82,6 +84,7 @@ from klantroef_core.use_cases.views import AuthoriseView, GetAnalytics, LogView,
 if TYPE_CHECKING:
     from klantroef_adapters.media.pyav_probe import PyAvMediaProbe
     from klantroef_adapters.storage.s3 import S3MediaStorage
+    from klantroef_adapters.storage.s3_partial_uploads import S3PartialUploads
 
 
 def key_id(secret: str) -> str:
@@ -165,11 +168,22 @@ def blobs(settings: Settings) -> str:
 
 
 def partial_upload_dir(settings: Settings) -> Path:
-    """Where the bytes of unfinished tus uploads wait: the media folder's, or on S3 the data
-    folder's (local staging; the finished file goes to the bucket)."""
+    """Where the bytes of unfinished tus uploads wait on local storage: in the media
+    folder. On S3 they wait in the bucket; the data folder's ``uploads`` is where
+    versions before that kept them, still swept of idle files at start."""
     if settings.s3 is not None:
         return settings.data_dir / "uploads"
     return settings.media_dir / ".uploads"
+
+
+def make_s3_partial_uploads(
+    settings: Settings, storage: S3MediaStorage, leases: UploadLeases
+) -> S3PartialUploads:
+    """Unfinished uploads in the media bucket, on the media store's client; parts large
+    enough that S3's 10,000 hold the largest upload allowed."""
+    from klantroef_adapters.storage.s3_partial_uploads import S3PartialUploads, part_size_for
+
+    return S3PartialUploads(storage, leases, part_size=part_size_for(settings.max_upload_bytes))
 
 
 def direct_links(settings: Settings) -> str:
@@ -255,9 +269,15 @@ class Container(containers.DeclarativeContainer):
         local=providers.Singleton(LocalMediaStorage, settings.provided.media_dir),
         memory=providers.Singleton(InMemoryMediaStorage),
     )
-    partial_uploads = providers.Selector(
+    upload_leases = providers.Selector(
         _records,
-        sql=providers.Singleton(
+        sql=providers.Singleton(SqlUploadLeases, engine, clock),
+        memory=providers.Singleton(InMemoryUploadLeases, clock),
+    )
+    partial_uploads = providers.Selector(
+        _blobs,  # the bytes of unfinished uploads wait where the media go
+        s3=providers.Singleton(make_s3_partial_uploads, settings, media_storage, upload_leases),
+        local=providers.Singleton(
             LocalPartialUploads, providers.Singleton(partial_upload_dir, settings)
         ),
         memory=providers.Singleton(InMemoryPartialUploads),

@@ -1,5 +1,6 @@
 """UploadSessions and PartialUploads: the shipped contracts once per implementation,
-then what only the local files have (durable across a restart of the process)."""
+then what only the local files have (durable across a restart of the process).
+What only the S3 partial uploads have is in ``test_s3_partial_uploads.py``."""
 
 from __future__ import annotations
 
@@ -13,9 +14,14 @@ import pytest
 from klantroef_adapters.memory.partial_uploads import InMemoryPartialUploads
 from klantroef_adapters.memory.upload_sessions import InMemoryUploadSessions
 from klantroef_adapters.sql.upload_sessions import SqlUploadSessions
+from klantroef_adapters.storage.leases import InMemoryUploadLeases
 from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
+from klantroef_adapters.storage.s3 import MIB, S3MediaStorage
+from klantroef_adapters.storage.s3_partial_uploads import S3PartialUploads
 from klantroef_adapters.testing import PartialUploadsContract, UploadSessionsContract
 from klantroef_adapters.testing.partial_uploads import DATA, chunks_of, read_all
+from tests.contract.conftest import S3StorageUnderTest
+from tests.seaweedfs import spare_ports
 from tests.sql_engines import mariadb_engine, sqlite_engine, unreachable_engine
 
 
@@ -66,6 +72,34 @@ class TestLocalPartialUploads(PartialUploadsContract):
         blocker = tmp_path / "a-file"
         blocker.write_bytes(b"not a folder")
         return LocalPartialUploads(blocker / "uploads")
+
+
+class TestS3PartialUploads(PartialUploadsContract):
+    """In the session's SeaweedFS, under a prefix of its own; the claims in memory
+    (across hosts in SQL: ``test_s3_partial_uploads.py``)."""
+
+    pytestmark = pytest.mark.seaweedfs
+
+    @pytest.fixture
+    async def adapter(self, s3_storage: S3StorageUnderTest) -> S3PartialUploads:
+        return S3PartialUploads(s3_storage, InMemoryUploadLeases(), part_size=5 * MIB)
+
+    @pytest.fixture
+    async def unreachable_adapter(self) -> AsyncIterator[S3PartialUploads]:
+        (port,) = spare_ports(1)  # nothing listens there
+        storage = S3MediaStorage(
+            "bucket",
+            endpoint=f"http://127.0.0.1:{port}",
+            access_key_id="k",
+            secret_access_key="s",
+            connect_timeout=1,
+            read_timeout=1,
+            max_attempts=1,
+        )
+        try:
+            yield S3PartialUploads(storage, InMemoryUploadLeases())
+        finally:
+            await storage.close()
 
 
 async def test_local_partial_bytes_outlive_the_process_that_wrote_them(tmp_path: Path) -> None:

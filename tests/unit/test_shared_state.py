@@ -9,6 +9,7 @@ import pytest
 from klantroef_adapters.memory.analytics_cache import InMemoryAnalyticsCache
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.media_storage import InMemoryMediaStorage
+from klantroef_adapters.memory.partial_uploads import InMemoryPartialUploads
 from klantroef_adapters.memory.rate_limiter import InMemoryRateLimiter
 from klantroef_adapters.memory.token_store import InMemoryTokenStore
 from klantroef_adapters.memory.view_log import InMemoryViewLog
@@ -17,8 +18,12 @@ from klantroef_adapters.redis.durable_token_store import DurableRedisTokenStore
 from klantroef_adapters.redis.rate_limiter import RedisRateLimiter
 from klantroef_adapters.sql.rate_limiter import SqlRateLimiter
 from klantroef_adapters.sql.token_store import MirroredSqlTokenStore, SqlTokenStore
+from klantroef_adapters.sql.upload_leases import SqlUploadLeases
+from klantroef_adapters.storage.leases import InMemoryUploadLeases
 from klantroef_adapters.storage.local import LocalMediaStorage
+from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
 from klantroef_adapters.storage.s3 import S3MediaStorage
+from klantroef_adapters.storage.s3_partial_uploads import S3PartialUploads, part_size_for
 from klantroef_adapters.uncached import NoAnalyticsCache
 from klantroef_app.cli import check_workers
 from klantroef_app.container import bootstrap, close, shared_state
@@ -188,4 +193,33 @@ async def test_redirect_mode_hands_the_s3_store_to_the_stream_as_its_direct_link
     assert links is (container.media_storage() if redirect else None)
     assert container.open_stream().direct is links
     assert bootstrap(Settings(database_url=SQLITE)).direct_links() is None
+    await close(container)
+
+
+@pytest.mark.parametrize(
+    ("settings", "partials", "leases"),
+    [
+        (Settings(database_url=SQLITE), LocalPartialUploads, None),
+        (Settings(database_url=MARIADB, redis_url=REDIS), LocalPartialUploads, None),
+        (Settings(), InMemoryPartialUploads, None),
+        (Settings(database_url=MARIADB, s3=S3Settings("media")), S3PartialUploads, SqlUploadLeases),
+        (Settings(database_url=SQLITE, s3=S3Settings("media")), S3PartialUploads, SqlUploadLeases),
+        (Settings(), InMemoryPartialUploads, InMemoryUploadLeases),
+    ],
+)
+async def test_unfinished_uploads_wait_where_the_media_go_claimed_where_the_records_are(
+    settings: Settings, partials: type, leases: type | None
+) -> None:
+    """In the bucket on S3 (any host continues them; one writer at a time through
+    claims in the database), else on this host's disk or in memory."""
+    container = bootstrap(settings)
+
+    chosen = container.partial_uploads()
+
+    assert type(chosen) is partials
+    if leases is not None:
+        assert type(container.upload_leases()) is leases
+    if isinstance(chosen, S3PartialUploads):
+        assert chosen.part_size == part_size_for(settings.max_upload_bytes)
+        assert chosen.folder("u1") == "uploads/u1/"
     await close(container)

@@ -180,3 +180,13 @@ upload_sessions = Table(
     Column("expires_at", Timestamp, nullable=False, index=True),
     Column("media_id", String(ID_LENGTH), nullable=True),
 )
+
+# Who writes to an upload whose bytes every host can reach (S3): one claim per
+# upload, taken over once ``expires_at`` has passed (its holder died).
+upload_leases = Table(
+    "upload_leases",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("holder", String(32), nullable=False),
+    Column("expires_at", Timestamp, nullable=False, index=True),
+)

@@ -23,7 +23,7 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine
 from contextlib import AsyncExitStack
 from datetime import datetime
 from pathlib import Path
@@ -52,8 +52,8 @@ _log = logging.getLogger(__name__)
 
 # Failures of the store itself (as opposed to its answers): no connection, a
 # timeout, a broken or short response body.
-_TRANSPORT_ERRORS = (BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
-_MISSING = frozenset({"NoSuchKey", "NotFound", "404"})
+TRANSPORT_ERRORS = (BotoCoreError, aiohttp.ClientError, TimeoutError, OSError)
+MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
 _TAKEN = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
 
 
@@ -64,11 +64,11 @@ def _session() -> AioSession:
     return get_session()
 
 
-def _error_code(exc: ClientError) -> str:
+def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _unavailable(action: str, exc: BaseException, *, explain: bool = False) -> Unavailable:
+def store_unavailable(action: str, exc: BaseException, *, explain: bool = False) -> Unavailable:
     """``Unavailable`` for a failed store call. Its detail may reach anyone holding a stream
     link, so it names no endpoint, bucket or key; the reason stays with the cause (logged).
     ``explain`` adds the store's reason, for the start-up checks only an operator sees."""
@@ -76,7 +76,7 @@ def _unavailable(action: str, exc: BaseException, *, explain: bool = False) -> U
     if explain:
         if isinstance(exc, ClientError):
             message = exc.response.get("Error", {}).get("Message", "")
-            detail += f" ({_error_code(exc) or 'error'}: {message})"
+            detail += f" ({error_code(exc) or 'error'}: {message})"
         else:
             detail += f" ({type(exc).__name__}: {exc})"
     return Unavailable(detail, code="storage_unavailable")
@@ -117,8 +117,8 @@ class _MultipartUpload:
                 PartNumber=number,
                 Body=data,  # bytes: aiohttp sends it without a copy (not so a bytearray)
             )
-        except (ClientError, *_TRANSPORT_ERRORS) as exc:
-            raise _unavailable("store a part", exc) from exc
+        except (ClientError, *TRANSPORT_ERRORS) as exc:
+            raise store_unavailable("store a part", exc) from exc
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
     async def _drain(self) -> None:
@@ -138,11 +138,11 @@ class _MultipartUpload:
                 IfNoneMatch="*",
             )
         except ClientError as exc:
-            if _error_code(exc) in _TAKEN:
+            if error_code(exc) in _TAKEN:
                 raise _taken() from exc
-            raise _unavailable("complete an upload", exc) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable("complete an upload", exc) from exc
+            raise store_unavailable("complete an upload", exc) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise store_unavailable("complete an upload", exc) from exc
 
     async def abort(self) -> None:
         """Stop a part in flight and drop every part stored so far. Never raises."""
@@ -156,8 +156,8 @@ class _MultipartUpload:
             await self._s3.abort_multipart_upload(
                 Bucket=self._bucket, Key=self._name, UploadId=self._upload_id
             )
-        except (ClientError, *_TRANSPORT_ERRORS) as exc:
-            if isinstance(exc, ClientError) and _error_code(exc) == "NoSuchUpload":
+        except (ClientError, *TRANSPORT_ERRORS) as exc:
+            if isinstance(exc, ClientError) and error_code(exc) == "NoSuchUpload":
                 return  # completed or aborted already
             _log.warning(
                 "could not abort multipart upload %s of %s: %s", self._upload_id, self._name, exc
@@ -224,6 +224,10 @@ class S3MediaStorage:
         self._aborts: set[asyncio.Task[None]] = set()
 
     # --- the client -------------------------------------------------------------------
+
+    async def client(self) -> S3Client:
+        """The store's client (made on first use), for adapters that share its pool."""
+        return await self._s3()
 
     async def _s3(self) -> S3Client:
         if self._client is not None:
@@ -308,21 +312,21 @@ class S3MediaStorage:
     async def _start_upload(self, s3: S3Client, name: str) -> _MultipartUpload:
         try:
             created = await s3.create_multipart_upload(Bucket=self.bucket, Key=name)
-        except (ClientError, *_TRANSPORT_ERRORS) as exc:
-            raise _unavailable("start an upload", exc) from exc
+        except (ClientError, *TRANSPORT_ERRORS) as exc:
+            raise store_unavailable("start an upload", exc) from exc
         return _MultipartUpload(s3, self.bucket, name, created["UploadId"])
 
     async def _put_new(self, s3: S3Client, name: str, data: bytes) -> None:
         try:
             await s3.put_object(Bucket=self.bucket, Key=name, Body=data, IfNoneMatch="*")
         except ClientError as exc:
-            if _error_code(exc) in _TAKEN:
+            if error_code(exc) in _TAKEN:
                 raise _taken() from exc
-            raise _unavailable("store a blob", exc) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable("store a blob", exc) from exc
+            raise store_unavailable("store a blob", exc) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise store_unavailable("store a blob", exc) from exc
 
-    async def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def read_range(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
         """The bytes ``start`` to ``end``, as they arrive, in chunks of at most ``read_chunk``.
 
         A consumer that keeps a chunk longer than ``release_after`` seconds (a slow
@@ -331,7 +335,11 @@ class S3MediaStorage:
         it stopped. So slow readers never hold the pool's connections, which every
         other request (uploads, other streams) needs.
         """
-        name = self._name(key)
+        return self.read_object(key, self._name(key), start, end)
+
+    async def read_object(self, key: str, name: str, start: int, end: int) -> AsyncGenerator[bytes]:
+        """:meth:`read_range` of the object ``name`` (any name in the bucket), its
+        :class:`~klantroef_core.errors.BlobMissing` naming ``key``."""
         if start < 0 or end < start:
             raise ValueError(f"not a byte range: {start}-{end}")
         s3 = await self._s3()
@@ -360,8 +368,8 @@ class S3MediaStorage:
                     body, released = reopened, False
                 try:
                     chunk = await body.read(min(self._read_chunk, end - position + 1))
-                except _TRANSPORT_ERRORS as exc:
-                    raise _unavailable("read a blob", exc) from exc
+                except TRANSPORT_ERRORS as exc:
+                    raise store_unavailable("read a blob", exc) from exc
                 if not chunk:
                     return
                 position += len(chunk)
@@ -380,14 +388,14 @@ class S3MediaStorage:
         try:
             answer = await s3.get_object(Bucket=self.bucket, Key=name, Range=f"bytes={start}-{end}")
         except ClientError as exc:
-            code = _error_code(exc)
-            if code in _MISSING:
+            code = error_code(exc)
+            if code in MISSING_CODES:
                 raise BlobMissing(key) from exc
             if code == "InvalidRange":  # the blob exists but ends before ``start``
                 return None
-            raise _unavailable("read a blob", exc) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable("read a blob", exc) from exc
+            raise store_unavailable("read a blob", exc) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise store_unavailable("read a blob", exc) from exc
         body = answer["Body"]
         content_range = answer.get("ContentRange", "")
         if not content_range.startswith(f"bytes {start}-") and not (
@@ -410,11 +418,11 @@ class S3MediaStorage:
         try:
             await s3.delete_object(Bucket=self.bucket, Key=name)
         except ClientError as exc:
-            if _error_code(exc) in _MISSING:
+            if error_code(exc) in MISSING_CODES:
                 return
-            raise _unavailable("delete a blob", exc) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable("delete a blob", exc) from exc
+            raise store_unavailable("delete a blob", exc) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise store_unavailable("delete a blob", exc) from exc
 
     async def ensure_bucket(self, create: bool = True) -> None:
         """Make sure the bucket exists: create it if missing (``create``), else raise.
@@ -428,10 +436,12 @@ class S3MediaStorage:
             await s3.head_bucket(Bucket=self.bucket)
             return
         except ClientError as exc:
-            if _error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
-                raise _unavailable(f"check the bucket {self.bucket!r}", exc, explain=True) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable(f"check the bucket {self.bucket!r}", exc, explain=True) from exc
+            if error_code(exc) not in {"404", "NoSuchBucket", "NotFound"}:
+                raise store_unavailable(
+                    f"check the bucket {self.bucket!r}", exc, explain=True
+                ) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise store_unavailable(f"check the bucket {self.bucket!r}", exc, explain=True) from exc
         if not create:
             raise Unavailable(
                 f"the media bucket {self.bucket!r} does not exist", code="storage_bucket_missing"
@@ -445,11 +455,15 @@ class S3MediaStorage:
                     CreateBucketConfiguration={"LocationConstraint": self._region},  # type: ignore[typeddict-item]
                 )
         except ClientError as exc:
-            if _error_code(exc) in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+            if error_code(exc) in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                 return  # created meanwhile by another instance
-            raise _unavailable(f"create the bucket {self.bucket!r}", exc, explain=True) from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise _unavailable(f"create the bucket {self.bucket!r}", exc, explain=True) from exc
+            raise store_unavailable(
+                f"create the bucket {self.bucket!r}", exc, explain=True
+            ) from exc
+        except TRANSPORT_ERRORS as exc:
+            raise store_unavailable(
+                f"create the bucket {self.bucket!r}", exc, explain=True
+            ) from exc
 
     async def direct_url(self, key: str, expires_at: datetime, *, content_type: str) -> str | None:
         """A presigned GET that the store refuses after ``expires_at`` (never later).

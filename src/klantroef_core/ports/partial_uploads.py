@@ -13,9 +13,12 @@ class PartialUploads(Protocol):
 
     - ``create`` starts an empty upload; ``append(id, offset, chunks)`` first cuts
       the stored bytes back to ``offset`` (a crash may have left more than the
-      caller recorded), then writes every chunk, makes them durable (fsync) and
-      returns the new size. ``read(id, length)`` yields the first ``length``
-      bytes in chunks, never the whole upload at once.
+      caller recorded), then writes every chunk, makes them durable (fsync, or
+      the store's acknowledgement) and returns the new size. A caller may cut
+      back as far as where its previous append started (the use cases never go
+      further back: an upload's recorded offset only grows; a store may allow
+      more). ``read(id, length)`` yields the first ``length`` bytes in chunks,
+      never the whole upload at once.
     - An append is whole or nothing: if iterating ``chunks`` raises (a limit, a
       disconnect, a cancellation), the upload is cut back to ``offset`` and the
       exception propagates.
