@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from functools import partial
 from urllib.parse import urlsplit
 from weakref import WeakKeyDictionary
@@ -92,6 +93,15 @@ def build_app(container: Container | None = None) -> Litestar:
 
 
 def build_served_app() -> GracefulShutdown:
-    """What ``klantroef serve`` runs in each worker: the app, with a grace period on SIGTERM."""
+    """What ``klantroef serve`` runs in each worker: the app, with a grace period on SIGTERM.
+
+    Everything built so far (the modules, the app, its routes and schemas: about a
+    million objects) lives as long as the worker, so it is moved out of the garbage
+    collector's reach (``gc.freeze``): a full collection no longer walks it, which
+    under load cost a quarter of a cached analytics read's CPU.
+    """
     container = bootstrap()
-    return GracefulShutdown(build_app(container), container.settings().shutdown_grace)
+    served = GracefulShutdown(build_app(container), container.settings().shutdown_grace)
+    gc.collect()
+    gc.freeze()
+    return served

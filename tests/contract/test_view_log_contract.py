@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,35 @@ async def test_a_view_of_an_unknown_item_fails_alone_in_its_batch(
             "NoneType"
         ] * 5
         assert counts(await views.report(known.id, DayRange()))[:2] == (10, 10)
+
+
+# --- reports: the day counts come as one JSON object, with the rows as a fallback ------
+
+
+def test_the_days_object_decodes_ascending_and_a_cut_one_is_refused() -> None:
+    from klantroef_adapters.sql.view_log import _decoded_days
+
+    assert _decoded_days('{"2026-03-01": 2, "2025-12-31": 5}') == (
+        (date(2025, 12, 31), 5),
+        (date(2026, 3, 1), 2),
+    )
+    assert _decoded_days(None) == ()
+    assert _decoded_days('{"2026-03-01": 2, "2025-12') is None  # cut at the server's limit
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "mariadb"])
+async def test_a_report_whose_days_object_was_cut_reads_the_rows_instead(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from klantroef_adapters.sql import view_log
+
+    async with sqlite_engine(tmp_path) if kind == "sqlite" else mariadb_engine() as engine:
+        media, views = SqlMediaRepository(engine), SqlViewLog(engine)
+        item = a_media()
+        await media.add(item)
+        for n in range(3):
+            await views.record(a_view(item.id, client=f"c{n}", viewed_at=MIDNIGHT))
+        whole = await views.report(item.id, DayRange())
+        monkeypatch.setattr(view_log, "_decoded_days", lambda raw: None)
+        assert await views.report(item.id, DayRange()) == whole
+        assert counts(whole) == (3, 3, ((DAY_OF, 3),))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Protocol, cast
 
 import msgspec
@@ -13,6 +16,8 @@ from klantroef_core.domain.views import Analytics, DayRange
 from klantroef_core.ports.analytics_cache import CacheLookup
 
 DEFAULT_TTL = 600.0
+LOCAL_ENTRIES = 256
+"""Reports a process keeps beside Redis (a year of days is about 55 KB)."""
 DEFAULT_GENERATION_TTL = 86_400.0
 
 # A generation key that does not exist reads as 0. Whenever a script creates one, it
@@ -27,6 +32,7 @@ end
 """
 
 # KEYS: generation, entry. ARGV: expected generation, payload, entry ms, generation ms.
+# Returns the generation stored at, or 0 when the generation moved on.
 _PUT = (
     _PRELUDE
     + """
@@ -41,7 +47,7 @@ else
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
 end
 redis.call('SET', KEYS[2], current .. '|' .. ARGV[2], 'PX', ARGV[3])
-return 1
+return current
 """
 )
 
@@ -58,6 +64,13 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    report: Analytics
+    generation: int
+    until: float  # time.monotonic()
 
 
 class ViewTotals(Protocol):
@@ -87,6 +100,13 @@ class RedisAnalyticsCache:
     frozen, restarted, or cut off from that one writer) still kills every report
     computed before it, on every process; and a deleted item is never served.
     Without ``totals`` the cache trusts invalidations alone, which an outage can lose.
+
+    With ``totals``, each process also keeps the last ``local_entries`` reports it
+    read or stored, checked against the same total: the total comes first, and a
+    local report with that total is served without asking Redis (equal totals
+    mean equal reports, whichever process computed them). So a hit is one
+    primary-key read; Redis is asked only when this process has no report at
+    the item's current total.
     """
 
     def __init__(
@@ -97,6 +117,7 @@ class RedisAnalyticsCache:
         ttl: float = DEFAULT_TTL,
         generation_ttl: float = DEFAULT_GENERATION_TTL,
         totals: ViewTotals | None = None,
+        local_entries: int = LOCAL_ENTRIES,
     ) -> None:
         if ttl <= 0 or generation_ttl <= ttl:
             raise ValueError("the cache needs a positive ttl and a longer generation_ttl")
@@ -109,8 +130,23 @@ class RedisAnalyticsCache:
         self._invalidate = client.register_script(_INVALIDATE)
         self._encoder = msgspec.json.Encoder()
         self._decoder = msgspec.json.Decoder(Analytics)
+        self._local: OrderedDict[tuple[str, DayRange], _Kept] = OrderedDict()
+        self._local_entries = local_entries
+        self._ttl = ttl
 
     async def lookup(self, media_id: str, days: DayRange) -> CacheLookup:
+        total: int | None = None
+        if self._totals is not None:
+            total = await self._totals.total_views(media_id)
+            kept = self._local.get((media_id, days))
+            if (
+                kept is not None
+                and total is not None
+                and kept.report.total_views == total
+                and time.monotonic() < kept.until
+            ):
+                self._local.move_to_end((media_id, days))
+                return CacheLookup(kept.generation, kept.report)
         keys = [self._generation_key(media_id), self._entry_key(media_id, days)]
         with unavailable_on_failure("analytics cache"):
             current, entry = cast("list[bytes | None]", await self._client.mget(keys))
@@ -126,11 +162,19 @@ class RedisAnalyticsCache:
             report = self._decoder.decode(payload)
         except msgspec.DecodeError:  # written by another version: recompute
             return CacheLookup(generation, None)
-        if self._totals is not None and report.total_views != await self._totals.total_views(
-            media_id
-        ):
-            return CacheLookup(generation, None)  # a view landed unannounced, or the item went
+        if self._totals is not None:
+            if report.total_views != total:
+                return CacheLookup(generation, None)  # a view landed unannounced, or the item went
+            self._keep(days, report, generation)
         return CacheLookup(generation, report)
+
+    def _keep(self, days: DayRange, report: Analytics, generation: int) -> None:
+        """Remember ``report`` in this process (only ever served at its own total)."""
+        key = (report.media_id, days)
+        self._local[key] = _Kept(report, generation, time.monotonic() + self._ttl)
+        self._local.move_to_end(key)
+        while len(self._local) > self._local_entries:
+            self._local.popitem(last=False)
 
     async def put(self, report: Analytics, days: DayRange, generation: int) -> None:
         keys = [self._generation_key(report.media_id), self._entry_key(report.media_id, days)]
@@ -142,9 +186,13 @@ class RedisAnalyticsCache:
             self._generation_ttl_ms,
         ]
         with unavailable_on_failure("analytics cache"):
-            await self._put(keys=keys, args=args)
+            stored_at = int(cast("bytes | int", await self._put(keys=keys, args=args)))
+        if stored_at and self._totals is not None:
+            self._keep(days, report, stored_at)
 
     async def invalidate(self, media_id: str) -> None:
+        for key in [key for key in self._local if key[0] == media_id]:
+            del self._local[key]
         with unavailable_on_failure("analytics cache"):
             await self._invalidate(
                 keys=[self._generation_key(media_id)], args=[self._generation_ttl_ms]

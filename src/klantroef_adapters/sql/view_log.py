@@ -10,7 +10,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date
 from typing import Any, TypeAlias, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, insert, select
+import msgspec
+from sqlalchemy import Select, Text, and_, bindparam, func, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -40,6 +41,8 @@ _VIEWS = bindparam("the_views", type_=view_days.c.views.type)
 
 # A report: the totals, outer-joined to the days in range (None = open end).
 _ReportQuery: TypeAlias = Select[int, int, date | None, int | None]
+# The same as one row: the totals and the days as a JSON object.
+_SummaryQuery: TypeAlias = Select[int, int, str | None]
 
 
 def _is_lock_conflict(exc: DBAPIError) -> bool:
@@ -113,6 +116,10 @@ class SqlViewLog:
             for has_first in (False, True)
             for has_last in (False, True)
         }
+        self._summaries = {
+            ends: _summary_query(has_first=ends[0], has_last=ends[1], sqlite=sqlite)
+            for ends in self._reports
+        }
         self._queue: list[tuple[View, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.batches = Counter[int]()
@@ -130,21 +137,23 @@ class SqlViewLog:
     async def report(self, media_id: str, days: DayRange) -> Analytics:
         if not is_storable_id(media_id):
             return Analytics(media_id, total_views=0, unique_ips=0, views_per_day=())
-        query = self._reports[days.first is not None, days.last is not None]
+        has_ends = days.first is not None, days.last is not None
         params = {"the_media": media_id, "first_day": days.first, "last_day": days.last}
         async with database_errors(), self._engine.connect() as conn:
-            rows = (await conn.execute(query, params)).all()
-        if not rows:
-            return Analytics(media_id, total_views=0, unique_ips=0, views_per_day=())
+            row = (await conn.execute(self._summaries[has_ends], params)).first()
+            if row is None:
+                return Analytics(media_id, total_views=0, unique_ips=0, views_per_day=())
+            per_day = _decoded_days(row.days)
+            if per_day is None:  # the server cut the aggregate short: read the rows instead
+                rows = (await conn.execute(self._reports[has_ends], params)).all()
+                per_day = tuple(
+                    (r.day, int(r.views)) for r in rows if r.day is not None and r.views is not None
+                )
         return Analytics(
             media_id,
-            total_views=int(rows[0].total_views),
-            unique_ips=int(rows[0].unique_clients),
-            views_per_day=tuple(
-                (row.day, int(row.views))
-                for row in rows
-                if row.day is not None and row.views is not None
-            ),
+            total_views=int(row.total_views),
+            unique_ips=int(row.unique_clients),
+            views_per_day=per_day,
         )
 
     async def total_views(self, media_id: str) -> int | None:
@@ -284,6 +293,44 @@ def _count_total(*, sqlite: bool) -> Executable:
         total_views=view_totals.c.total_views + bump.inserted.total_views,
         unique_clients=view_totals.c.unique_clients + bump.inserted.unique_clients,
     )
+
+
+_DAYS = msgspec.json.Decoder(dict[str, int])
+
+
+def _decoded_days(raw: object) -> tuple[tuple[date, int], ...] | None:
+    """The per-day counts from the aggregate's JSON object, ascending; None if it was
+    cut short (MariaDB's aggregate is bounded by ``group_concat_max_len``)."""
+    if raw is None:
+        return ()
+    try:
+        counts = _DAYS.decode(raw if isinstance(raw, bytes | str) else str(raw))
+        return tuple(sorted((date.fromisoformat(day), views) for day, views in counts.items()))
+    except (msgspec.DecodeError, ValueError):
+        return None
+
+
+def _summary_query(*, has_first: bool, has_last: bool, sqlite: bool) -> _SummaryQuery:
+    """The totals and, in the same row and snapshot, the day counts as one JSON object.
+
+    365 day rows cost more to parse one by one (drivers, SQLAlchemy) than the query
+    costs the server; one JSON string decodes in C.
+    """
+    in_range = [view_days.c.media_id == view_totals.c.media_id]
+    if has_first:
+        in_range.append(view_days.c.day >= bindparam("first_day", type_=view_days.c.day.type))
+    if has_last:
+        in_range.append(view_days.c.day <= bindparam("last_day", type_=view_days.c.day.type))
+    aggregate = func.json_group_object if sqlite else func.json_objectagg
+    days = (
+        select(aggregate(view_days.c.day, view_days.c.views, type_=Text))
+        .where(and_(*in_range))
+        .correlate(view_totals)
+        .scalar_subquery()
+    )
+    return select(
+        view_totals.c.total_views, view_totals.c.unique_clients, days.label("days")
+    ).where(view_totals.c.media_id == _MEDIA)
 
 
 def _report_query(*, has_first: bool, has_last: bool) -> _ReportQuery:
