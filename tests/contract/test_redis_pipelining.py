@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from klantroef_adapters.redis.client import PipeliningRedis, create_redis
@@ -89,5 +90,31 @@ async def test_a_cancelled_caller_does_not_disturb_the_others(client: Pipelining
     others = [answer for n, answer in enumerate(done) if n != 3]
     assert all(isinstance(answer, int) for answer in others)
     assert len(set(others)) == 9  # each its own increment
-    assert int(await client.get(prefix + "c") or 0) in {9, 10}  # sent or not: never twice
+    assert int(await client.get(prefix + "c") or 0) == 9  # the cancelled one was never sent
     await client.delete(prefix + "c")
+
+
+async def test_a_turn_whose_connection_breaks_fails_whole_and_is_never_sent_again(
+    client: PipeliningRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py's Pipeline re-sends every command after a broken connection; a
+    rate-limit script would then count a hit twice. A turn is sent once."""
+    prefix = f"klantroef-test:{secrets.token_hex(4)}:"
+    parse = PipeliningRedis.parse_response
+    replies_read = 0
+
+    async def breaks_on_the_third(self: Any, *args: Any, **kwargs: Any) -> Any:
+        nonlocal replies_read
+        replies_read += 1
+        if replies_read == 3:
+            raise RedisConnectionError("the connection broke mid-turn")
+        return await parse(self, *args, **kwargs)
+
+    monkeypatch.setattr(PipeliningRedis, "parse_response", breaks_on_the_third)
+    outcomes = await asyncio.gather(
+        *(client.incr(prefix + "hits") for _ in range(5)), return_exceptions=True
+    )
+    monkeypatch.setattr(PipeliningRedis, "parse_response", parse)
+    assert all(isinstance(outcome, RedisConnectionError) for outcome in outcomes)
+    assert int(await client.get(prefix + "hits") or 0) == 5  # each ran once, none again
+    await client.delete(prefix + "hits")

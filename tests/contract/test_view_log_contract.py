@@ -14,9 +14,9 @@ from sqlalchemy import insert, update
 
 from klantroef_adapters.memory.media_repository import InMemoryMediaRepository
 from klantroef_adapters.memory.view_log import InMemoryViewLog
-from klantroef_adapters.sql.engine import BoundedEngine, SqlEngine
+from klantroef_adapters.sql.engine import BoundedEngine, SqlEngine, create_engine
 from klantroef_adapters.sql.media_repository import SqlMediaRepository
-from klantroef_adapters.sql.tables import view_days, view_totals
+from klantroef_adapters.sql.tables import metadata, view_days, view_totals
 from klantroef_adapters.sql.tables import views as view_rows
 from klantroef_adapters.sql.view_log import SqlViewLog
 from klantroef_adapters.testing import ViewLogContract
@@ -24,6 +24,7 @@ from klantroef_adapters.testing.analytics_cache import CountingViewLog
 from klantroef_adapters.testing.samples import a_media, a_view
 from klantroef_adapters.testing.view_log import DAY_OF, MIDNIGHT, counts
 from klantroef_core.domain.views import DayRange
+from klantroef_core.errors import Unavailable
 from klantroef_core.ports import MediaRepository
 from tests.sql_engines import mariadb_engine, sqlite_engine, unreachable_engine
 
@@ -226,3 +227,77 @@ async def test_a_report_whose_days_object_was_cut_reads_the_rows_instead(
         monkeypatch.setattr(view_log, "_decoded_days", lambda raw: None)
         assert await views.report(item.id, DayRange()) == whole
         assert counts(whole) == (3, 3, ((DAY_OF, 3),))
+
+
+# --- group commit stays bounded: an unavailable database fails the queue at once --------
+
+
+async def test_views_queued_behind_an_unavailable_database_fail_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sqlite_engine(tmp_path) as engine:
+        views = SqlViewLog(engine, batch_limit=10)
+        writes = 0
+
+        async def frozen(batch: list[object]) -> None:
+            nonlocal writes
+            writes += 1
+            await asyncio.sleep(0.2)  # a frozen server, up to its deadline
+            raise Unavailable("the database did not answer in time")
+
+        monkeypatch.setattr(views, "_record_batch", frozen)
+        outcomes = await asyncio.gather(
+            *(views.record(a_view("m1", client=f"c{n}")) for n in range(100)),
+            return_exceptions=True,
+        )
+        assert all(isinstance(outcome, Unavailable) for outcome in outcomes)
+        assert writes == 1  # not ten batches, each waiting out the deadline in turn
+
+
+async def test_views_beyond_the_queue_limit_are_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sqlite_engine(tmp_path) as engine:
+        views = SqlViewLog(engine, batch_limit=2, queue_limit=4)
+        release = asyncio.Event()
+
+        async def slow(batch: list[object]) -> None:
+            await release.wait()
+
+        monkeypatch.setattr(views, "_record_batch", slow)
+
+        def view(n: int) -> asyncio.Task[None]:
+            return asyncio.create_task(views.record(a_view("m1", client=f"c{n}")))
+
+        waiting = [view(n) for n in range(4)]
+        await asyncio.sleep(0.05)  # the writer took two, and waits on the database
+        waiting += [view(n) for n in range(4, 6)]
+        await asyncio.sleep(0.05)  # four wait in the queue: its limit
+        with pytest.raises(Unavailable):
+            await views.record(a_view("m1", client="one too many"))
+        release.set()
+        await asyncio.gather(*waiting)  # the queued ones are written all the same
+
+
+def test_a_view_log_keeps_working_on_a_new_event_loop(tmp_path: Path) -> None:
+    async def setup() -> tuple[SqlMediaRepository, SqlViewLog, str]:
+        engine = create_engine(f"sqlite:///{tmp_path / 'loops.db'}")
+        async with engine.begin() as conn:
+            await conn.run_sync(metadata.create_all)
+        media = SqlMediaRepository(engine)
+        item = a_media()
+        await media.add(item)
+        return media, SqlViewLog(engine), item.id
+
+    _, views, item_id = asyncio.run(setup())
+
+    async def one_view(client: str) -> None:
+        await asyncio.wait_for(views.record(a_view(item_id, client=client)), 5)
+
+    asyncio.run(one_view("first loop"))
+    asyncio.run(one_view("second loop"))  # the first loop's writer is gone with it
+
+    async def total() -> int:
+        return (await views.report(item_id, DayRange())).total_views
+
+    assert asyncio.run(total()) == 2

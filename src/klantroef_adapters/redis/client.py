@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import RedisError, ResponseError
 
 from klantroef_core.errors import Unavailable
 
@@ -31,8 +31,10 @@ class PipeliningRedis(Redis):
     Requests served together by one worker (views' rate limits, bearer checks,
     cache lookups) each wait for their own answer, as before; each command keeps
     its own reply or error (a script missing from Redis's cache fails alone, and
-    is loaded and run again by the caller as usual). A lone command takes the
-    usual path. Pipelines and pub/sub made from this client are redis-py's own.
+    is loaded and run again by the caller as usual). A command whose caller was
+    cancelled before its turn went out is not sent. A lone command takes the
+    usual path (one retry on a fresh connection); a turn of several is never
+    re-sent (:meth:`_pipelined`). Pipelines and pub/sub made from this client are redis-py's own.
     Nothing is reordered: the commands of one task are issued one after another
     anyway, and Redis runs a pipeline's commands in order.
     """
@@ -58,16 +60,16 @@ class PipeliningRedis(Redis):
         task.add_done_callback(self._sending.discard)
 
     async def _send(self, commands: list[_Queued]) -> None:
+        commands = [queued for queued in commands if not queued[2].done()]  # cancelled: not sent
+        if not commands:
+            return
         try:
             if len(commands) == 1:
                 args, options, _ = commands[0]
                 replies: list[Any] = [await super().execute_command(*args, **options)]  # type: ignore[no-untyped-call]
             else:
-                async with self.pipeline(transaction=False) as pipe:
-                    for args, options, _ in commands:
-                        pipe.execute_command(*args, **options)
-                    replies = await pipe.execute(raise_on_error=False)
-        except BaseException as exc:
+                replies = await self._pipelined(commands)
+        except BaseException as exc:  # every waiter hears of it
             for _, _, answer in commands:
                 if not answer.done():
                     answer.set_exception(exc)
@@ -81,6 +83,31 @@ class PipeliningRedis(Redis):
                 answer.set_exception(reply)
             else:
                 answer.set_result(reply)
+
+    async def _pipelined(self, commands: list[_Queued]) -> list[Any]:
+        """Send ``commands`` in one write and read their replies in order, once.
+
+        Not redis-py's ``Pipeline``: that re-sends every command after a broken
+        connection, replies already read included, so a rate-limit script could
+        count one hit twice. Here a broken connection fails every command of the
+        turn (unavailable: the caller decides), and is dropped.
+        """
+        pool = self.connection_pool
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await conn.send_packed_command(conn.pack_commands(args for args, _, _ in commands))
+            replies: list[Any] = []
+            for args, options, _ in commands:
+                try:
+                    replies.append(await self.parse_response(conn, args[0], **options))
+                except ResponseError as exc:  # this command's own error; the next reply follows
+                    replies.append(exc)
+        except BaseException:
+            await conn.disconnect()  # replies may be left unread on it
+            raise
+        finally:
+            await pool.release(conn)
+        return replies
 
 
 def create_redis(url: str, *, timeout: float = SOCKET_TIMEOUT) -> Redis:

@@ -317,6 +317,9 @@ class BoundedEngine:
         except Exception as exc:  # the rollback failed: the connection cannot be trusted
             _log.warning("discarding a connection whose rollback failed: %r", exc)
             await _discard(conn)
+        except BaseException:  # cancelled mid-rollback: its state is unknown
+            await _discard(conn)
+            raise
 
 
 class _Unit:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import random
 from collections import Counter
@@ -21,7 +22,7 @@ from klantroef_adapters.sql.engine import SqlEngine, database_errors, to_db_time
 from klantroef_adapters.sql.media_repository import is_storable_id
 from klantroef_adapters.sql.tables import media, view_clients, view_days, view_totals, views
 from klantroef_core.domain.views import Analytics, DayRange, View
-from klantroef_core.errors import UnknownMedia
+from klantroef_core.errors import Unavailable, UnknownMedia
 
 _log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ async def run_with_retries(transaction: Callable[[], Awaitable[_T]]) -> _T:
 
 BATCH_LIMIT = 256
 """Views one transaction holds at most; more wait for the next."""
+QUEUE_LIMIT = 8192
+"""Views a process lets wait for the writer; beyond that a view is refused (503) at once."""
 
 
 class SqlViewLog:
@@ -94,11 +97,14 @@ class SqlViewLog:
     for this engine's dialect, with bound parameters.
     """
 
-    def __init__(self, engine: SqlEngine, *, batch_limit: int = BATCH_LIMIT) -> None:
-        if batch_limit < 1:
-            raise ValueError("a batch holds at least one view")
+    def __init__(
+        self, engine: SqlEngine, *, batch_limit: int = BATCH_LIMIT, queue_limit: int = QUEUE_LIMIT
+    ) -> None:
+        if batch_limit < 1 or queue_limit < batch_limit:
+            raise ValueError("a batch holds at least one view, and the queue at least a batch")
         self._engine = engine
         self._batch_limit = batch_limit
+        self._queue_limit = queue_limit
         sqlite = engine.dialect.name == "sqlite"
         self._insert_view = insert(views).values(
             media_id=_MEDIA, client=_CLIENT, viewed_at=_VIEWED_AT
@@ -128,10 +134,14 @@ class SqlViewLog:
     async def record(self, view: View) -> None:
         if not is_storable_id(view.media_id):
             raise UnknownMedia(view.media_id)
-        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if len(self._queue) >= self._queue_limit:  # the database is not keeping up (or gone)
+            raise Unavailable("too many views are waiting for the database")
+        loop = asyncio.get_running_loop()
+        written: asyncio.Future[None] = loop.create_future()
         self._queue.append((view, written))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_queued())
+        writer = self._writer
+        if writer is None or writer.done() or writer.get_loop() is not loop:
+            self._writer = loop.create_task(self._write_queued())
         await written
 
     async def report(self, media_id: str, days: DayRange) -> Analytics:
@@ -172,28 +182,50 @@ class SqlViewLog:
         return int(row.total_views or 0)
 
     async def _write_queued(self) -> None:
-        """Write what is queued, batch after batch, until the queue is empty."""
+        """Write what is queued, batch after batch, until the queue is empty.
+
+        When a batch finds the database unavailable (down, frozen past the
+        timeout), every view queued by then fails with it: each would wait a
+        whole timeout in turn otherwise, and a view's wait stays bounded by one.
+        """
+        loop = asyncio.get_running_loop()
         while self._queue:
+            mine = [queued for queued in self._queue if queued[1].get_loop() is loop]
+            if len(mine) < len(self._queue):  # views of a loop that is gone: nobody waits
+                self._queue = mine
+                continue
             batch = self._queue[: self._batch_limit]
             del self._queue[: self._batch_limit]
-            await self._write(batch)
+            try:
+                failure = await self._write(batch)
+            except BaseException as exc:  # cancelled (the loop is closing): nobody is left hanging
+                _settle(batch, Unavailable("the view log is shutting down"), cause=exc)
+                raise
+            if isinstance(failure, Unavailable):
+                waiting, self._queue = self._queue, []
+                _settle(waiting, failure)
 
-    async def _write(self, batch: list[tuple[View, asyncio.Future[None]]]) -> None:
-        """One transaction for ``batch``; each waiter learns the outcome. Never raises."""
+    async def _write(self, batch: list[tuple[View, asyncio.Future[None]]]) -> Exception | None:
+        """One transaction for ``batch``; each waiter learns the outcome, which is also
+        returned (None: written). Never raises an ``Exception``."""
         try:
             async with database_errors():
                 await run_with_retries(lambda: self._record_batch([view for view, _ in batch]))
         except IntegrityError as exc:  # the media foreign key
             if len(batch) > 1:
-                for one in batch:  # find the view of an unknown item; write the others
-                    await self._write([one])
-                return
+                for n, one in enumerate(batch):  # find the view of an unknown item; write the others
+                    if isinstance(failure := await self._write([one]), Unavailable):
+                        _settle(batch[n + 1 :], failure)
+                        return failure
+                return None
             _settle(batch, UnknownMedia(batch[0][0].media_id), cause=exc)
+            return None
         except Exception as exc:
             _settle(batch, exc)
-        else:
-            self.batches[len(batch)] += 1
-            _settle(batch, None)
+            return exc
+        self.batches[len(batch)] += 1
+        _settle(batch, None)
+        return None
 
     async def _record_batch(self, batch: list[View]) -> None:
         rows: list[dict[str, Any]] = [
@@ -212,8 +244,11 @@ class SqlViewLog:
         async with self._engine.begin() as conn:
             await conn.execute(self._insert_view, rows)
             new_clients: dict[str, int] = {}
-            for media_id in per_media:
-                clients = [row for row in rows if row["the_media"] == media_id]
+            for media_id in sorted(per_media):  # rows locked in one order by every process
+                clients = sorted(
+                    (row for row in rows if row["the_media"] == media_id),
+                    key=lambda row: str(row["the_client"]),
+                )
                 added = await conn.execute(self._add_client, clients)
                 new_clients[media_id] = max(added.rowcount, 0)
             await conn.execute(
@@ -248,9 +283,9 @@ def _settle(
         if error is None:
             written.set_result(None)
         else:
-            if cause is not None:
-                error.__cause__ = cause
-            written.set_exception(error)
+            own = copy.copy(error)  # one exception per waiter: each raise adds its traceback
+            own.__cause__ = cause if cause is not None else error.__cause__
+            written.set_exception(own)
 
 
 def _add_client(*, sqlite: bool) -> Executable:
