@@ -213,7 +213,9 @@ class SqlViewLog:
                 await run_with_retries(lambda: self._record_batch([view for view, _ in batch]))
         except IntegrityError as exc:  # the media foreign key
             if len(batch) > 1:
-                for n, one in enumerate(batch):  # find the view of an unknown item; write the others
+                for n, one in enumerate(
+                    batch
+                ):  # find the view of an unknown item; write the others
                     if isinstance(failure := await self._write([one]), Unavailable):
                         _settle(batch[n + 1 :], failure)
                         return failure
