@@ -32,6 +32,8 @@ from urllib.parse import parse_qs, urlsplit
 if TYPE_CHECKING:
     from aiobotocore.session import AioSession
 
+    from klantroef_adapters.storage.s3 import S3MediaStorage
+
 ACCESS_KEY_ID = "klantroef-test"
 SECRET_ACCESS_KEY = "klantroef-test-secret"
 REGION = "us-east-1"
@@ -76,6 +78,23 @@ def spare_ports(count: int) -> list[int]:
         for probe in probes:
             probe.bind(("127.0.0.1", 0))
         return [int(probe.getsockname()[1]) for probe in probes]
+
+
+def unreachable_s3_storage() -> S3MediaStorage:
+    """An S3 store at a loopback port where nothing listens: every call fails fast (one
+    attempt, 1 s timeouts; a retry's random back-off would only slow a test)."""
+    from klantroef_adapters.storage.s3 import S3MediaStorage
+
+    (port,) = spare_ports(1)
+    return S3MediaStorage(
+        "bucket",
+        endpoint=f"http://127.0.0.1:{port}",
+        access_key_id="k",
+        secret_access_key="s",
+        connect_timeout=1,
+        read_timeout=1,
+        max_attempts=1,
+    )
 
 
 def _identities() -> str:

@@ -17,7 +17,7 @@ from klantroef_adapters.testing import MediaStorageContract
 from klantroef_adapters.testing.media_storage import DATA, Leftovers, chunks_of
 from klantroef_core.errors import Unavailable
 from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
-from tests.seaweedfs import SeaweedS3, list_bucket, spare_ports
+from tests.seaweedfs import SeaweedS3, list_bucket, unreachable_s3_storage
 
 
 class TestInMemoryMediaStorage(MediaStorageContract):
@@ -95,16 +95,7 @@ class TestS3MediaStorage(MediaStorageContract):
 
     @pytest.fixture
     async def unreachable_adapter(self) -> AsyncIterator[S3MediaStorage]:
-        (port,) = spare_ports(1)  # nothing listens there
-        storage = S3MediaStorage(
-            "bucket",
-            endpoint=f"http://127.0.0.1:{port}",
-            access_key_id="k",
-            secret_access_key="s",
-            connect_timeout=1,
-            read_timeout=1,
-            max_attempts=1,
-        )
+        storage = unreachable_s3_storage()  # nothing listens there
         try:
             yield storage
         finally:

@@ -23,7 +23,12 @@ from aiobotocore.session import get_session
 from klantroef_adapters.storage.s3 import MIB, S3MediaStorage
 from klantroef_core.errors import AlreadyExists, BlobMissing, Unavailable
 from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
-from tests.seaweedfs import SeaweedS3, list_bucket, presigned_expiry, spare_ports
+from tests.seaweedfs import (
+    SeaweedS3,
+    list_bucket,
+    presigned_expiry,
+    unreachable_s3_storage,
+)
 
 pytestmark = pytest.mark.seaweedfs
 
@@ -271,16 +276,7 @@ def _calls(storage: S3MediaStorage) -> list[Callable[[], Awaitable[object]]]:
 
 
 async def test_an_unreachable_store_is_unavailable_quickly() -> None:
-    (port,) = spare_ports(1)  # nothing listens there
-    storage = S3MediaStorage(
-        "bucket",
-        endpoint=f"http://127.0.0.1:{port}",
-        access_key_id="k",
-        secret_access_key="s",
-        connect_timeout=1,
-        read_timeout=1,
-        max_attempts=1,  # a retry's random back-off (up to 1 s) would only slow the test
-    )
+    storage = unreachable_s3_storage()  # nothing listens there
     try:
         for call in _calls(storage):
             started = time.monotonic()

@@ -18,13 +18,18 @@ import pytest
 from klantroef_adapters.sql.engine import create_engine
 from klantroef_adapters.sql.upload_leases import SqlUploadLeases
 from klantroef_adapters.storage.leases import InMemoryUploadLeases, UploadLeases, held
-from klantroef_adapters.storage.s3 import MIB, S3MediaStorage
+from klantroef_adapters.storage.s3 import MIB
 from klantroef_adapters.storage.s3_partial_uploads import S3PartialUploads, part_size_for
 from klantroef_adapters.testing.partial_uploads import failing_after, new_id
 from klantroef_core.errors import BlobMissing, Unavailable, UploadBusy
 from tests.contract.conftest import S3_TEST_BUCKET, S3StorageUnderTest
 from tests.fakes import FakeClock
-from tests.seaweedfs import BucketListing, list_bucket, object_sizes, spare_ports
+from tests.seaweedfs import (
+    BucketListing,
+    list_bucket,
+    object_sizes,
+    unreachable_s3_storage,
+)
 from tests.services import MARIADB_URL
 from tests.sql_engines import mariadb_engine, sqlite_engine
 
@@ -299,16 +304,7 @@ async def test_an_append_whose_claim_was_lost_stops_before_writing_on(
 
 
 async def test_every_call_to_an_unreachable_store_is_unavailable() -> None:
-    (port,) = spare_ports(1)  # nothing listens there
-    storage = S3MediaStorage(
-        "bucket",
-        endpoint=f"http://127.0.0.1:{port}",
-        access_key_id="k",
-        secret_access_key="s",
-        connect_timeout=1,
-        read_timeout=1,
-        max_attempts=1,
-    )
+    storage = unreachable_s3_storage()  # nothing listens there
     uploads = S3PartialUploads(storage, InMemoryUploadLeases())
     try:
         for call in (

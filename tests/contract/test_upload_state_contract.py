@@ -16,12 +16,12 @@ from klantroef_adapters.memory.upload_sessions import InMemoryUploadSessions
 from klantroef_adapters.sql.upload_sessions import SqlUploadSessions
 from klantroef_adapters.storage.leases import InMemoryUploadLeases
 from klantroef_adapters.storage.partial_uploads import LocalPartialUploads
-from klantroef_adapters.storage.s3 import MIB, S3MediaStorage
+from klantroef_adapters.storage.s3 import MIB
 from klantroef_adapters.storage.s3_partial_uploads import S3PartialUploads
 from klantroef_adapters.testing import PartialUploadsContract, UploadSessionsContract
 from klantroef_adapters.testing.partial_uploads import DATA, chunks_of, read_all
 from tests.contract.conftest import S3StorageUnderTest
-from tests.seaweedfs import spare_ports
+from tests.seaweedfs import unreachable_s3_storage
 from tests.sql_engines import mariadb_engine, sqlite_engine, unreachable_engine
 
 
@@ -86,16 +86,7 @@ class TestS3PartialUploads(PartialUploadsContract):
 
     @pytest.fixture
     async def unreachable_adapter(self) -> AsyncIterator[S3PartialUploads]:
-        (port,) = spare_ports(1)  # nothing listens there
-        storage = S3MediaStorage(
-            "bucket",
-            endpoint=f"http://127.0.0.1:{port}",
-            access_key_id="k",
-            secret_access_key="s",
-            connect_timeout=1,
-            read_timeout=1,
-            max_attempts=1,
-        )
+        storage = unreachable_s3_storage()  # nothing listens there
         try:
             yield S3PartialUploads(storage, InMemoryUploadLeases())
         finally:
