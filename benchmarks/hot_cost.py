@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 from tests.app_support import settings_for
+from tests.asgi_exchange import scope_for
 
 from benchmarks.playable import playable_head
 from klantroef_adapters.migrate import upgrade
@@ -78,22 +79,11 @@ class Trips:
 
 
 def _scope(method: str, path: str, query: bytes, n: int, headers: list[tuple[bytes, bytes]]) -> Any:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query,
-        "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:8000"), (b"content-length", b"0"), *headers],
-        "client": (f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", 40000),
-        "server": ("127.0.0.1", 8000),
-        "extensions": {},
-        "state": {},
-    }
+    """A request from client address number ``n`` (each view its own client)."""
+    scope = scope_for(method, f"{path}?{query.decode()}" if query else path, pathsend=False)
+    scope["headers"] = [(b"host", b"127.0.0.1:8000"), (b"content-length", b"0"), *headers]
+    scope["client"] = (f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}", 40000)
+    return scope
 
 
 async def _call(app: Any, scope: Any) -> int:
