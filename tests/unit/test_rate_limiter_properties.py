@@ -101,3 +101,14 @@ def test_an_attempt_is_refused_only_when_its_window_already_holds_the_limit(
         ]
         assert decision.allowed == (len(earlier_accepted) < rate.limit)
         assert decision.retry_after >= 0
+
+
+def test_keys_idle_for_two_periods_are_swept_and_active_ones_kept() -> None:
+    limiter = InMemoryRateLimiter(sweep_every=1)
+    rate = Rate(30, 60.0)
+    for n in range(1000):  # a thousand clients, once each, a second apart
+        asyncio.run(limiter.hit(f"client-{n}", rate, float(n)))
+    # At t=999 those last seen two periods ago or earlier (t <= 879) are gone.
+    assert len(limiter._logs) == 1000 - 880
+    assert "client-879" not in limiter._logs
+    assert "client-880" in limiter._logs

@@ -26,6 +26,8 @@ class InMemoryRateLimiter:
     one, see the port). ``hit`` never awaits, so it is atomic within one event loop.
     Keys with no attempt in the last two periods are swept every ``sweep_every``
     hits, so memory follows the number of active clients, not of all clients ever seen.
+    Keys are kept in the order they were last hit, so a sweep reads only the stale
+    ones at the front (it scanned every key: 7% of a view's CPU with many clients).
     """
 
     def __init__(self, *, sweep_every: int = 1024) -> None:
@@ -35,7 +37,8 @@ class InMemoryRateLimiter:
 
     async def hit(self, key: str, rate: Rate, now: float) -> RateDecision:
         self._maybe_sweep(now)
-        log = self._logs.setdefault(key, _Log(rate.period))
+        log = self._logs.pop(key, None) or _Log(rate.period)
+        self._logs[key] = log  # the latest hit goes last: the sweep reads the oldest first
         log.period = rate.period
         # Only what no attempt landing up to a period late could still count is dropped.
         del log.accepted[: bisect_right(log.accepted, now - 2 * rate.period)]
@@ -57,6 +60,10 @@ class InMemoryRateLimiter:
         if self._hits_since_sweep < self._sweep_every:
             return
         self._hits_since_sweep = 0
-        stale = [k for k, log in self._logs.items() if log.accepted[-1] <= now - 2 * log.period]
+        stale = []
+        for key, log in self._logs.items():  # least recently hit first
+            if log.accepted and log.accepted[-1] > now - 2 * log.period:
+                break  # hit since: so were all after it (one period longer at most)
+            stale.append(key)
         for key in stale:
             del self._logs[key]
