@@ -29,13 +29,11 @@ from tests.app_support import settings_for
 from tests.asgi_exchange import scope_for
 
 from benchmarks.playable import playable_head
+from benchmarks.view_cost import signed_in_with_media
 from klantroef_adapters.migrate import upgrade
 from klantroef_app.asgi import build_app
 from klantroef_app.container import bootstrap
 
-CREDENTIALS = {"email": "bench@example.com", "password": "correct horse battery"}
-_HEAD = playable_head(4120)
-MP4 = _HEAD + bytes(4120 - len(_HEAD))
 MARIADB = os.environ.get(
     "KLANTROEF_BENCH_MARIADB_URL", "mysql+asyncmy://root@127.0.0.1:3306/klantroef_hotcost"
 )
@@ -149,13 +147,8 @@ async def main(settings: Any, requests: int, concurrency: int, cases: list[str])
     app = build_app(bootstrap(settings))
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
-        await client.post("/auth/signup", json=CREDENTIALS)
-        token = (await client.post("/auth/login", json=CREDENTIALS)).json()["token"]
+        token, media, query = await signed_in_with_media(client)
         auth = {"Authorization": f"Bearer {token}"}
-        files = {"file": ("clip.mp4", MP4, "video/mp4")}
-        media = (await client.post("/media", headers=auth, files=files)).json()["id"]
-        link = (await client.get(f"/media/{media}/stream-url", headers=auth)).json()
-        query = link["url"].split("?", 1)[1].encode()
         bearer = [(b"authorization", f"Bearer {token}".encode())]
         big = playable_head(BIG) + os.urandom(BIG - len(playable_head(BIG)))
         files = {"file": ("big.mp4", big, "video/mp4")}

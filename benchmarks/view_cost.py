@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import httpx
 from litestar.testing import AsyncTestClient
 from tests.app_support import settings_for
 
@@ -72,17 +73,23 @@ async def _view(app: Any, path: str, query: bytes, n: int) -> int:
     return status
 
 
+async def signed_in_with_media(client: httpx.AsyncClient) -> tuple[str, str, bytes]:
+    """An admin signed up and logged in, and a small clip uploaded: the access token, the
+    clip's id and the query string of a fresh stream link for it."""
+    await client.post("/auth/signup", json=CREDENTIALS)
+    token = (await client.post("/auth/login", json=CREDENTIALS)).json()["token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    files = {"file": ("clip.mp4", MP4, "video/mp4")}
+    media = (await client.post("/media", headers=auth, files=files)).json()["id"]
+    link = (await client.get(f"/media/{media}/stream-url", headers=auth)).json()
+    return token, media, link["url"].split("?", 1)[1].encode()
+
+
 async def main(views: int, folder: Path) -> None:
     settings = settings_for(folder)
     app = build_app(bootstrap(settings))
     async with AsyncTestClient(app=app) as client:
-        await client.post("/auth/signup", json=CREDENTIALS)
-        token = (await client.post("/auth/login", json=CREDENTIALS)).json()["token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        files = {"file": ("clip.mp4", MP4, "video/mp4")}
-        media = (await client.post("/media", headers=auth, files=files)).json()["id"]
-        link = (await client.get(f"/media/{media}/stream-url", headers=auth)).json()
-        query = link["url"].split("?", 1)[1].encode()
+        _, media, query = await signed_in_with_media(client)
         path = f"/media/{media}/view"
         for n in range(20):  # warm: first-call caches, the routing cache
             await _view(app, path, query, 1_000_000 + n)
