@@ -189,22 +189,20 @@ class LocalMediaStorage:
         except FileNotFoundError as exc:
             raise BlobMissing(key) from exc
         try:
-            chunk = _read_cached(fd, first, start, self._scratch)
-            if chunk is None:  # not in the page cache: wait for the disk in a thread
-                chunk = await asyncio.to_thread(os.pread, fd, first, start)
-            position = start
-            while chunk:
+            position, size = start, first
+            while True:
+                chunk = _read_cached(fd, size, position, self._scratch)
+                if chunk is None:  # not in the page cache: wait for the disk in a thread
+                    chunk = await asyncio.to_thread(os.pread, fd, size, position)
+                elif position != start:  # read without suspending: let the loop run others
+                    await asyncio.sleep(0)  # (and see a disconnect)
+                if not chunk:
+                    return
                 position += len(chunk)
                 yield chunk
                 if position > end:
                     return
                 size = min(self._read_chunk, end - position + 1)
-                cached = _read_cached(fd, size, position, self._scratch)
-                if cached is None:  # not in the page cache: wait for the disk in a thread
-                    chunk = await asyncio.to_thread(os.pread, fd, size, position)
-                else:  # read without suspending: let the loop run others (and see a disconnect)
-                    chunk = cached
-                    await asyncio.sleep(0)
         finally:
             os.close(fd)
 
@@ -236,16 +234,6 @@ def remove_untouched(folder: Path, pattern: str, older_than: float) -> int:
         except FileNotFoundError:  # removed meanwhile (another host, another sweep)
             continue
     return removed
-
-
-def _open_and_read(path: Path, size: int, position: int) -> tuple[int, bytes]:
-    """Open ``path`` and read ``size`` bytes at ``position``; the caller closes the fd."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return fd, os.pread(fd, size, position)
-    except BaseException:
-        os.close(fd)
-        raise
 
 
 def _read_cached(fd: int, size: int, position: int, scratch: bytearray) -> bytes | None:
