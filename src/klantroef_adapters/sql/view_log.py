@@ -9,14 +9,16 @@ import random
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date
-from typing import Any, TypeAlias, TypeVar
+from itertools import groupby
+from operator import itemgetter
+from typing import TypeAlias, TypeVar
 
 import msgspec
 from sqlalchemy import Select, Text, and_, bindparam, func, insert, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import ColumnElement, Executable
 
 from klantroef_adapters.sql.engine import SqlEngine, database_errors, to_db_time
 from klantroef_adapters.sql.media_repository import is_storable_id
@@ -213,9 +215,8 @@ class SqlViewLog:
                 await run_with_retries(lambda: self._record_batch([view for view, _ in batch]))
         except IntegrityError as exc:  # the media foreign key
             if len(batch) > 1:
-                for n, one in enumerate(
-                    batch
-                ):  # find the view of an unknown item; write the others
+                # Find the view of an unknown item; write the others.
+                for n, one in enumerate(batch):
                     if isinstance(failure := await self._write([one]), Unavailable):
                         _settle(batch[n + 1 :], failure)
                         return failure
@@ -230,29 +231,27 @@ class SqlViewLog:
         return None
 
     async def _record_batch(self, batch: list[View]) -> None:
-        rows: list[dict[str, Any]] = [
-            {
-                "the_media": view.media_id,
-                "the_client": view.client,
-                "the_time": to_db_time(view.viewed_at),
-                "the_day": view.viewed_at.astimezone(UTC).date(),
-            }
-            for view in batch
-        ]
-        per_day = Counter(
-            (view.media_id, row["the_day"]) for view, row in zip(batch, rows, strict=True)
+        # Sorted by item and client: every process locks the rows in one order.
+        rows = sorted(
+            (
+                {
+                    "the_media": view.media_id,
+                    "the_client": view.client,
+                    "the_time": to_db_time(view.viewed_at),
+                    "the_day": view.viewed_at.astimezone(UTC).date(),
+                }
+                for view in batch
+            ),
+            key=itemgetter("the_media", "the_client"),
         )
-        per_media = Counter(view.media_id for view in batch)
+        per_day = Counter((row["the_media"], row["the_day"]) for row in rows)
+        per_media = Counter(row["the_media"] for row in rows)
         async with self._engine.begin() as conn:
             await conn.execute(self._insert_view, rows)
-            new_clients: dict[str, int] = {}
-            for media_id in sorted(per_media):  # rows locked in one order by every process
-                clients = sorted(
-                    (row for row in rows if row["the_media"] == media_id),
-                    key=lambda row: str(row["the_client"]),
-                )
-                added = await conn.execute(self._add_client, clients)
-                new_clients[media_id] = max(added.rowcount, 0)
+            new_clients = {
+                media_id: max((await conn.execute(self._add_client, list(clients))).rowcount, 0)
+                for media_id, clients in groupby(rows, key=itemgetter("the_media"))
+            }
             await conn.execute(
                 self._count_day,
                 [
@@ -332,6 +331,16 @@ def _count_total(*, sqlite: bool) -> Executable:
     )
 
 
+def _days_in_range(*, has_first: bool, has_last: bool) -> ColumnElement[bool]:
+    """The item's day rows within ``first_day``/``last_day`` (an open end: no bound)."""
+    in_range = [view_days.c.media_id == view_totals.c.media_id]
+    if has_first:
+        in_range.append(view_days.c.day >= bindparam("first_day", type_=view_days.c.day.type))
+    if has_last:
+        in_range.append(view_days.c.day <= bindparam("last_day", type_=view_days.c.day.type))
+    return and_(*in_range)
+
+
 _DAYS = msgspec.json.Decoder(dict[str, int])
 
 
@@ -353,15 +362,10 @@ def _summary_query(*, has_first: bool, has_last: bool, sqlite: bool) -> _Summary
     365 day rows cost more to parse one by one (drivers, SQLAlchemy) than the query
     costs the server; one JSON string decodes in C.
     """
-    in_range = [view_days.c.media_id == view_totals.c.media_id]
-    if has_first:
-        in_range.append(view_days.c.day >= bindparam("first_day", type_=view_days.c.day.type))
-    if has_last:
-        in_range.append(view_days.c.day <= bindparam("last_day", type_=view_days.c.day.type))
     aggregate = func.json_group_object if sqlite else func.json_objectagg
     days = (
         select(aggregate(view_days.c.day, view_days.c.views, type_=Text))
-        .where(and_(*in_range))
+        .where(_days_in_range(has_first=has_first, has_last=has_last))
         .correlate(view_totals)
         .scalar_subquery()
     )
@@ -375,11 +379,6 @@ def _report_query(*, has_first: bool, has_last: bool) -> _ReportQuery:
 
     One variant per open or closed end keeps each plan free of ``IS NULL`` tests.
     """
-    in_range = [view_days.c.media_id == view_totals.c.media_id]
-    if has_first:
-        in_range.append(view_days.c.day >= bindparam("first_day"))
-    if has_last:
-        in_range.append(view_days.c.day <= bindparam("last_day"))
     return (
         select(
             view_totals.c.total_views,
@@ -387,7 +386,9 @@ def _report_query(*, has_first: bool, has_last: bool) -> _ReportQuery:
             view_days.c.day,
             view_days.c.views,
         )
-        .select_from(view_totals.outerjoin(view_days, and_(*in_range)))
+        .select_from(
+            view_totals.outerjoin(view_days, _days_in_range(has_first=has_first, has_last=has_last))
+        )
         .where(view_totals.c.media_id == _MEDIA)
         .order_by(view_days.c.day)
     )
