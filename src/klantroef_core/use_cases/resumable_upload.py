@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from klantroef_core.domain.media import Media, MediaType, normalise_title
@@ -212,33 +212,11 @@ class AppendToUpload:
 
 
 def _at(session: UploadSession, offset: int) -> UploadSession:
-    return UploadSession(
-        id=session.id,
-        owner=session.owner,
-        length=session.length,
-        offset=offset,
-        filename=session.filename,
-        title=session.title,
-        type=session.type,
-        created_at=session.created_at,
-        expires_at=session.expires_at,
-        media_id=session.media_id,
-    )
+    return replace(session, offset=offset)
 
 
 def _completed(session: UploadSession, media_id: str) -> UploadSession:
-    return UploadSession(
-        id=session.id,
-        owner=session.owner,
-        length=session.length,
-        offset=session.length,
-        filename=session.filename,
-        title=session.title,
-        type=session.type,
-        created_at=session.created_at,
-        expires_at=session.expires_at,
-        media_id=media_id,
-    )
+    return replace(session, offset=session.length, media_id=media_id)
 
 
 @dataclass(frozen=True, slots=True)
